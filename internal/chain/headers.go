@@ -1,0 +1,111 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/chainnet/chainnet/internal/pow"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// ErrUnknownParent is returned by ValidateHeaders when the first header's parent is unknown.
+var ErrUnknownParent = errors.New("parent of first header is unknown")
+
+// ErrNotContiguous is returned by ValidateHeaders for headers that do not form a chain.
+var ErrNotContiguous = errors.New("headers do not form a chain")
+
+// BlockLocator returns hashes from the tip back to genesis, dense near the tip and exponentially
+// sparser further back, so a peer finds our fork point in one round trip.
+func (c *Chain) BlockLocator() []wire.Hash {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []wire.Hash
+	step := uint64(1)
+	for h := uint64(len(c.main) - 1); ; {
+		out = append(out, c.main[h].hash)
+		if h == 0 {
+			return out
+		}
+		if len(out) >= 10 {
+			step *= 2
+		}
+		if h < step {
+			h = 0
+		} else {
+			h -= step
+		}
+	}
+}
+
+// LocateHeaders returns up to max best-chain headers following the first locator hash on our
+// best chain (genesis if none is), stopping after stop.
+func (c *Chain) LocateHeaders(locator []wire.Hash, stop wire.Hash, max int) []wire.Header {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	start := uint64(1)
+	for _, h := range locator {
+		if c.isMainLocked(h) {
+			start = c.index[h].height + 1
+			break
+		}
+	}
+	var out []wire.Header
+	for h := start; h < uint64(len(c.main)) && len(out) < max; h++ {
+		n := c.main[h]
+		out = append(out, n.header)
+		if n.hash == stop {
+			break
+		}
+	}
+	return out
+}
+
+// ValidateHeaders checks a contiguous run of headers whose first parent we know: version, proof
+// of work, retarget bits and timestamps — everything but the bodies. It returns the cumulative
+// work at the last header, so the caller fetches bodies only for a chain that beats ours.
+func (c *Chain) ValidateHeaders(headers []wire.Header) (*big.Int, error) {
+	if len(headers) == 0 {
+		return nil, fmt.Errorf("validate headers: none given")
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	prev, ok := c.index[headers[0].PrevHash]
+	if !ok {
+		return nil, fmt.Errorf("header %s: %w", headers[0].Hash(), ErrUnknownParent)
+	}
+	for i := range headers {
+		h := &headers[i]
+		if h.PrevHash != prev.hash {
+			return nil, fmt.Errorf("header %d (%s): %w", i, h.Hash(), ErrNotContiguous)
+		}
+		if prev.status == statusInvalid {
+			return nil, ruleErr(RuleInvalidAncestor, "header %s builds on invalid block %s", h.Hash(), prev.hash)
+		}
+		if err := c.checkHeaderSanity(h); err != nil {
+			return nil, err
+		}
+		if err := c.checkHeaderContext(h, prev); err != nil {
+			return nil, err
+		}
+		if known, ok := c.index[h.Hash()]; ok {
+			prev = known
+		} else {
+			prev = newNode(*h, prev)
+		}
+	}
+	return new(big.Int).Set(prev.work), nil
+}
+
+func (c *Chain) checkHeaderSanity(h *wire.Header) error {
+	if h.Version != blockVersion {
+		return ruleErr(RuleBadVersion, "version %d, want %d", h.Version, blockVersion)
+	}
+	if err := pow.CheckProofOfWork(h.Hash(), h.Bits, c.params.PowLimit); err != nil {
+		if errors.Is(err, pow.ErrBadTarget) {
+			return ruleErr(RuleBadDifficulty, "%v", err)
+		}
+		return ruleErr(RuleHighHash, "%v", err)
+	}
+	return nil
+}
