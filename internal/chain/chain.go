@@ -348,3 +348,14 @@ func (c *Chain) OrphanCount() int {
 	defer c.mu.RUnlock()
 	return c.orphans.len()
 }
+
+// NextBitsAfter returns the bits required of a child of the stored block parent.
+func (c *Chain) NextBitsAfter(parent wire.Hash) (uint32, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n, ok := c.index[parent]
+	if !ok {
+		return 0, fmt.Errorf("block %s: %w", parent, ErrNotFound)
+	}
+	return c.nextBitsAfter(n), nil
+}

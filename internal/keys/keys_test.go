@@ -32,12 +32,12 @@ func TestParseRejectsBadFiles(t *testing.T) {
 	other, _ := Generate()
 	good, _ := Marshal(k)
 	cases := map[string]string{
-		"not json":        "{",
-		"wrong type":      strings.Replace(string(good), "ed25519", "secp256k1", 1),
-		"short seed":      `{"type":"ed25519","privateKey":"abcd"}`,
-		"bad hex":         `{"type":"ed25519","privateKey":"zz"}`,
-		"mismatched pub":  strings.Replace(string(good), k.NodeID(), other.NodeID(), 1),
-		"unknown field":   `{"type":"ed25519","privateKey":"` + strings.Repeat("00", 32) + `","extra":1}`,
+		"not json":       "{",
+		"wrong type":     strings.Replace(string(good), "ed25519", "secp256k1", 1),
+		"short seed":     `{"type":"ed25519","privateKey":"abcd"}`,
+		"bad hex":        `{"type":"ed25519","privateKey":"zz"}`,
+		"mismatched pub": strings.Replace(string(good), k.NodeID(), other.NodeID(), 1),
+		"unknown field":  `{"type":"ed25519","privateKey":"` + strings.Repeat("00", 32) + `","extra":1}`,
 	}
 	for name, in := range cases {
 		if _, err := Parse([]byte(in)); err == nil {

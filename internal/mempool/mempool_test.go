@@ -1,0 +1,183 @@
+package mempool
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/chaintest"
+	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+func ruleOf(t *testing.T, err error) chain.Rule {
+	t.Helper()
+	var re *chain.RuleError
+	if err != nil && !errors.As(err, &re) {
+		t.Fatalf("error %v is not a RuleError", err)
+	}
+	return chain.RuleOf(err)
+}
+
+func TestAdmissionRules(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{}, env.Chain)
+	a, b := env.Alice, env.Bob
+	ok := env.Transfer(a, b, 10, 1, 0)
+	if err := p.Add(ok); err != nil {
+		t.Fatal(err)
+	}
+	wrongChain := &wire.Tx{Type: wire.TxTransfer, ChainID: 999, To: b.AccountAddress(), Amount: 1, Nonce: 1}
+	wrongChain.Sign(a)
+	badSig := env.Transfer(a, b, 10, 1, 1)
+	badSig.Amount = 11
+	cases := []struct {
+		name string
+		tx   *wire.Tx
+		want chain.Rule
+	}{
+		{"duplicate", ok, RuleAlreadyKnown},
+		{"coinbase", wire.NewCoinbase(chaintest.ChainID, b.AccountAddress(), 1, 1), RuleCoinbaseNotAllowed},
+		{"wrong chain id", wrongChain, chain.RuleWrongChainID},
+		{"bad signature", badSig, chain.RuleBadTxSignature},
+		{"same nonce, same fee", env.Transfer(a, b, 11, 1, 0), RuleReplacementUnderpaid},
+		{"nonce too far", env.Transfer(a, b, 1, 1, 64), RuleNonceTooFar},
+		{"unfunded", env.Transfer(b, a, 1, 1, 0), chain.RuleInsufficientBalance},
+		{"over balance with pooled", env.Transfer(a, b, chaintest.AliceFunds-10, 1, 1), chain.RuleInsufficientBalance},
+		{"zero amount", env.Transfer(a, b, 0, 1, 1), chain.RuleZeroAmount},
+	}
+	for _, c := range cases {
+		if got := ruleOf(t, p.Add(c.tx)); got != c.want {
+			t.Errorf("%s: rule %q, want %q", c.name, got, c.want)
+		}
+	}
+	// Replacement with a higher fee succeeds and removes the original.
+	better := env.Transfer(a, b, 10, 5, 0)
+	if err := p.Add(better); err != nil {
+		t.Fatal(err)
+	}
+	if p.Has(ok.ID()) || !p.Has(better.ID()) || p.Len() != 1 {
+		t.Fatal("replacement did not replace")
+	}
+	// Replay: once mined, the same transaction is refused by nonce.
+	env.Connect(env.Build(wire.ZeroHash, better))
+	p.BlockConnected(mustBlock(t, env, 1), 1)
+	if p.Len() != 0 {
+		t.Fatal("mined transaction still pooled")
+	}
+	if got := ruleOf(t, p.Add(better)); got != chain.RuleBadTxNonce {
+		t.Fatalf("replay: %q", got)
+	}
+}
+
+func mustBlock(t *testing.T, env *chaintest.Env, height uint64) *wire.Block {
+	b, err := env.Chain.BlockByHeight(height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSelectOrdersByFeeWithinNonceOrder: the template takes the highest fees first but never a
+// later nonce before an earlier one, and never a gap.
+func TestSelectOrdersByFeeWithinNonceOrder(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{}, env.Chain)
+	a := env.Alice
+	carol := chaintest.Key(t, 4)
+	// Fund carol so two accounts compete.
+	env.Connect(env.Build(wire.ZeroHash, env.Transfer(a, carol, 1_000_000, 0, 0)))
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 1, 1))     // a#1 fee 1
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 50, 2))    // a#2 fee 50 (behind a#1)
+	mustAdd(t, p, env.Transfer(carol, env.Bob, 1, 10, 0)) // c#0 fee 10
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 9, 5))     // a#5: gap, never selectable
+	got := p.Select(1 << 20)
+	var order []string
+	for _, tx := range got {
+		who := "a"
+		if tx.Sender() == carol.AccountAddress() {
+			who = "c"
+		}
+		order = append(order, fmt.Sprintf("%s%d", who, tx.Nonce))
+	}
+	want := "[c0 a1 a2]"
+	if fmt.Sprint(order) != want {
+		t.Fatalf("selected %v, want %s", order, want)
+	}
+	// A byte limit cuts the template.
+	if n := len(p.Select(2 * wire.TransferSize)); n != 2 {
+		t.Fatalf("byte-limited select took %d", n)
+	}
+	// The selection is a valid block.
+	env.Connect(env.Build(wire.ZeroHash, got...))
+}
+
+func mustAdd(t *testing.T, p *Pool, tx *wire.Tx) {
+	t.Helper()
+	if err := p.Add(tx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEvictionPrefersHigherFees: a full pool evicts the cheapest account tail for a better fee and
+// refuses a fee that is not better.
+func TestEvictionPrefersHigherFees(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{MaxBytes: 3 * wire.TransferSize}, env.Chain)
+	funded := fund(t, env, 4)
+	mustAdd(t, p, env.Transfer(funded[0], env.Bob, 1, 5, 0))
+	mustAdd(t, p, env.Transfer(funded[1], env.Bob, 1, 2, 0))
+	mustAdd(t, p, env.Transfer(funded[2], env.Bob, 1, 7, 0))
+	if got := ruleOf(t, p.Add(env.Transfer(funded[3], env.Bob, 1, 2, 0))); got != RuleMempoolFull {
+		t.Fatalf("equal fee admitted into a full pool: %q", got)
+	}
+	rich := env.Transfer(funded[3], env.Bob, 1, 9, 0)
+	mustAdd(t, p, rich)
+	if p.Len() != 3 || p.Bytes() != 3*wire.TransferSize {
+		t.Fatalf("len %d bytes %d", p.Len(), p.Bytes())
+	}
+	for _, tx := range p.Select(1 << 20) {
+		if tx.Fee == 2 {
+			t.Fatal("cheapest transaction survived eviction")
+		}
+	}
+}
+
+func fund(t *testing.T, env *chaintest.Env, n int) []*keys.Key {
+	var out []*keys.Key
+	var txs []*wire.Tx
+	for i := 0; i < n; i++ {
+		k := chaintest.Key(t, byte(10+i))
+		out = append(out, k)
+		txs = append(txs, env.Transfer(env.Alice, k, 1000, 0, uint64(i)))
+	}
+	env.Connect(env.Build(wire.ZeroHash, txs...))
+	return out
+}
+
+// TestReorgReadmitsTransactions: a transaction mined on a branch that a reorganisation abandons
+// returns to the pool.
+func TestReorgReadmitsTransactions(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{}, env.Chain)
+	env.Chain.AddListener(p)
+	fork := env.Chain.Tip().Hash
+	tx := env.Transfer(env.Alice, env.Bob, 10, 1, 0)
+	mustAdd(t, p, tx)
+	env.Connect(env.Build(wire.ZeroHash, tx))
+	if p.Len() != 0 {
+		t.Fatal("mined tx still pooled")
+	}
+	other := chaintest.Key(t, 9)
+	b1 := chaintest.BuildBlock(t, env.Chain, fork, other)
+	env.Chain.ProcessBlock(t.Context(), b1)
+	b2 := chaintest.BuildBlock(t, env.Chain, b1.Hash(), other)
+	res, err := env.Chain.ProcessBlock(t.Context(), b2)
+	if err != nil || res.Reorg == nil {
+		t.Fatalf("expected a reorg: %v %+v", err, res)
+	}
+	if !p.Has(tx.ID()) {
+		t.Fatal("transaction of the abandoned branch was not re-admitted")
+	}
+}
