@@ -88,10 +88,10 @@ func TestSelectOrdersByFeeWithinNonceOrder(t *testing.T) {
 	carol := chaintest.Key(t, 4)
 	// Fund carol so two accounts compete.
 	env.Connect(env.Build(wire.ZeroHash, env.Transfer(a, carol, 1_000_000, 0, 0)))
-	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 1, 1))     // a#1 fee 1
-	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 50, 2))    // a#2 fee 50 (behind a#1)
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 1, 1))      // a#1 fee 1
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 50, 2))     // a#2 fee 50 (behind a#1)
 	mustAdd(t, p, env.Transfer(carol, env.Bob, 1, 10, 0)) // c#0 fee 10
-	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 9, 5))     // a#5: gap, never selectable
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 9, 5))      // a#5: gap, never selectable
 	got := p.Select(1 << 20)
 	var order []string
 	for _, tx := range got {

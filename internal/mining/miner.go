@@ -50,6 +50,10 @@ type Config struct {
 	TemplateMaxAge time.Duration
 }
 
+// ErrAheadOfClock is returned by BuildTemplate when the next block's timestamp would be too far in
+// the future to be accepted.
+var ErrAheadOfClock = errors.New("template ahead of the clock")
+
 // ErrNoKey is returned by Start without a miner key.
 var ErrNoKey = errors.New("miner: no miner key")
 
@@ -202,9 +206,15 @@ func (m *Miner) BuildTemplate() (*wire.Block, error) {
 		fees += tx.Fee
 	}
 	cb := wire.NewCoinbase(p.ChainID, m.cfg.Key.AccountAddress(), p.Reward(height)+fees, height)
-	ts := uint64(m.cfg.Now().Unix())
+	now := uint64(m.cfg.Now().Unix())
+	ts := now
 	if mtp := m.chain.MedianTimePast(); ts <= mtp {
 		ts = mtp + 1
+	}
+	// Blocks faster than one a second push timestamps ahead of the clock (each must exceed the
+	// median of the last 11). Past the future limit the chain would reject the block: wait instead.
+	if ts > now+p.MaxFutureBlockTime {
+		return nil, fmt.Errorf("%w: next timestamp %d is %ds ahead", ErrAheadOfClock, ts, ts-now)
 	}
 	b := &wire.Block{
 		Header: wire.Header{Version: 1, PrevHash: tip.Hash, Timestamp: ts, Bits: m.chain.NextBits()},

@@ -2,6 +2,7 @@ package mining
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -157,5 +158,17 @@ func TestStartNeedsKey(t *testing.T) {
 	env := chaintest.New(t)
 	if err := New(Config{}, env.Chain, nil).Start(context.Background()); err != ErrNoKey {
 		t.Fatalf("Start without key: %v", err)
+	}
+}
+
+// TestWaitsInsteadOfMiningAheadOfTheClock: when the next timestamp would break the future-time
+// rule, the template is refused rather than mined and rejected.
+func TestWaitsInsteadOfMiningAheadOfTheClock(t *testing.T) {
+	env := chaintest.New(t)
+	env.Extend(40) // timestamps 10s apart: the median of the last 11 is ~350s after genesis
+	// The miner's clock sits far behind the chain's timestamps.
+	m := New(Config{Key: env.Miner, Now: func() time.Time { return time.Unix(chaintest.GenesisTime, 0) }}, env.Chain, nil)
+	if _, err := m.BuildTemplate(); !errors.Is(err, ErrAheadOfClock) {
+		t.Fatalf("BuildTemplate: %v, want ErrAheadOfClock", err)
 	}
 }

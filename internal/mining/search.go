@@ -2,6 +2,7 @@ package mining
 
 import (
 	"context"
+	"errors"
 	"github.com/chainnet/chainnet/internal/chain"
 	"sync"
 	"time"
@@ -15,6 +16,13 @@ func (m *Miner) loop(ctx context.Context) {
 	defer close(m.done)
 	for ctx.Err() == nil {
 		b, err := m.BuildTemplate()
+		if errors.Is(err, ErrAheadOfClock) {
+			m.log.Debug("waiting for the clock", "err", err)
+			if !sleep(ctx, time.Second) {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			m.log.Error("build block template", "err", err)
 			if !sleep(ctx, time.Second) {

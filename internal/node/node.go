@@ -294,3 +294,6 @@ func (noNetwork) AnnounceTx(*wire.Tx)         {}
 func (noNetwork) PeerCount() int              { return 0 }
 func (noNetwork) Synced() bool                { return true }
 func (noNetwork) Close() error                { return nil }
+
+// Close releases the store of a node that was opened but not run (Run closes it itself).
+func (n *Node) Close() error { return n.db.Close() }

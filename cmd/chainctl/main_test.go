@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chainnet/chainnet/internal/chaintest"
+	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/node"
+	"github.com/chainnet/chainnet/internal/nodetest"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// runningNode starts a real node (no mining) and returns it with its API URL.
+func runningNode(t *testing.T) (*node.Node, string) {
+	n := nodetest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	addr, err := n.APIAddr(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, "http://" + addr.String()
+}
+
+func chainctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.json")
+	out, err := chainctl(t, "keys", "new", "--out", path, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown map[string]string
+	json.Unmarshal([]byte(out), &shown)
+	k, err := keys.Load(path)
+	if err != nil || shown["address"] != k.Address() || shown["publicKey"] != k.NodeID() {
+		t.Fatalf("keys new printed %v for %v (%v)", shown, k, err)
+	}
+	if _, err := chainctl(t, "keys", "new", "--out", path); err == nil {
+		t.Fatal("overwrote an existing key without --force")
+	}
+	out, err = chainctl(t, "keys", "show", path)
+	if err != nil || !strings.Contains(out, k.Address()) {
+		t.Fatalf("keys show: %v %s", err, out)
+	}
+}
+
+func TestSendStatusBlockBalance(t *testing.T) {
+	n, url := runningNode(t)
+	alice := filepath.Join(t.TempDir(), "alice.json")
+	keys.Save(alice, chaintest.Key(t, 2))
+	bob := chaintest.Key(t, 3).Address()
+
+	out, err := chainctl(t, "--node", url, "send", "--to", bob, "--amount", "250", "--fee", "3", "--key", alice, "-o", "json")
+	if err != nil {
+		t.Fatalf("send: %v %s", err, out)
+	}
+	var sent struct{ ID string }
+	json.Unmarshal([]byte(out), &sent)
+	if n.Mempool().Len() != 1 {
+		t.Fatal("transaction did not reach the mempool")
+	}
+	// Mine it.
+	b := chaintest.BuildBlock(t, n.Chain(), wire.ZeroHash, chaintest.Key(t, 1), n.Mempool().Select(1<<20)...)
+	if _, err := n.ProcessBlock(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	out, err = chainctl(t, "--node", url, "balance", bob)
+	if err != nil || !strings.Contains(out, "balance 250") {
+		t.Fatalf("balance: %v %s", err, out)
+	}
+	out, err = chainctl(t, "--node", url, "block", "1")
+	if err != nil || !strings.Contains(out, sent.ID) {
+		t.Fatalf("block 1 lacks the transaction %s: %v\n%s", sent.ID, err, out)
+	}
+	out, err = chainctl(t, "--node", url, "status", "-o", "json")
+	var st map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st["height"].(float64) != 1 {
+		t.Fatalf("status: %v %s", err, out)
+	}
+	out, err = chainctl(t, "--node", url, "status")
+	if err != nil || !strings.Contains(out, "height:") {
+		t.Fatalf("human status: %v %s", err, out)
+	}
+	// A refused transfer reports the rule.
+	_, err = chainctl(t, "--node", url, "send", "--to", bob, "--amount", "1000000000000", "--key", alice)
+	if err == nil || !strings.Contains(err.Error(), "insufficient-balance") {
+		t.Fatalf("overspend: %v", err)
+	}
+	if _, err := chainctl(t, "--node", url, "status", "-o", "yaml"); err == nil {
+		t.Fatal("unknown output format accepted")
+	}
+}
