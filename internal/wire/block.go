@@ -41,11 +41,11 @@ func (b *Block) Size() int {
 
 // Encode returns the canonical encoding.
 func (b *Block) Encode() []byte {
-	w := writer{buf: make([]byte, 0, b.Size())}
+	w := Writer{buf: make([]byte, 0, b.Size())}
 	b.Header.write(&w)
-	w.bytes(b.MinerKey[:])
-	w.bytes(b.Signature[:])
-	w.uvarint(uint64(len(b.Txs)))
+	w.Bytes(b.MinerKey[:])
+	w.Bytes(b.Signature[:])
+	w.Uvarint(uint64(len(b.Txs)))
 	for _, tx := range b.Txs {
 		tx.write(&w, true)
 	}
@@ -57,12 +57,12 @@ func DecodeBlock(data []byte) (*Block, error) {
 	if len(data) > MaxBlockPayload {
 		return nil, fmt.Errorf("block: %d bytes > %d: %w", len(data), MaxBlockPayload, ErrTooLarge)
 	}
-	r := reader{buf: data}
+	r := Reader{buf: data}
 	b := new(Block)
 	b.Header.read(&r)
-	r.array(b.MinerKey[:])
-	r.array(b.Signature[:])
-	n := r.uvarint(maxTxCount)
+	r.Array(b.MinerKey[:])
+	r.Array(b.Signature[:])
+	n := r.Uvarint(maxTxCount)
 	// Each transaction takes at least MinTxSize bytes: refuse counts the input cannot hold before
 	// allocating for them.
 	if r.err == nil && n > uint64(len(data)-r.off)/MinTxSize {
@@ -76,7 +76,7 @@ func DecodeBlock(data []byte) (*Block, error) {
 			b.Txs = append(b.Txs, tx)
 		}
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("block: %w", err)
 	}
 	return b, nil

@@ -6,14 +6,14 @@ import (
 	"math/bits"
 )
 
-// writer appends canonical encodings to a byte slice.
-type writer struct{ buf []byte }
+// Writer appends canonical encodings to a byte slice.
+type Writer struct{ buf []byte }
 
-func (w *writer) u8(v uint8)     { w.buf = append(w.buf, v) }
-func (w *writer) u32(v uint32)   { w.buf = binary.LittleEndian.AppendUint32(w.buf, v) }
-func (w *writer) u64(v uint64)   { w.buf = binary.LittleEndian.AppendUint64(w.buf, v) }
-func (w *writer) bytes(b []byte) { w.buf = append(w.buf, b...) }
-func (w *writer) uvarint(v uint64) {
+func (w *Writer) U8(v uint8)     { w.buf = append(w.buf, v) }
+func (w *Writer) U32(v uint32)   { w.buf = binary.LittleEndian.AppendUint32(w.buf, v) }
+func (w *Writer) U64(v uint64)   { w.buf = binary.LittleEndian.AppendUint64(w.buf, v) }
+func (w *Writer) Bytes(b []byte) { w.buf = append(w.buf, b...) }
+func (w *Writer) Uvarint(v uint64) {
 	w.buf = binary.AppendUvarint(w.buf, v)
 }
 
@@ -25,20 +25,20 @@ func UvarintSize(v uint64) int {
 	return (bits.Len64(v) + 6) / 7
 }
 
-// reader decodes from a byte slice, remembering the first error so call sites stay linear.
-type reader struct {
+// Reader decodes from a byte slice, remembering the first error so call sites stay linear.
+type Reader struct {
 	buf []byte
 	off int
 	err error
 }
 
-func (r *reader) fail(err error) {
+func (r *Reader) fail(err error) {
 	if r.err == nil {
 		r.err = err
 	}
 }
 
-func (r *reader) take(n int) []byte {
+func (r *Reader) Take(n int) []byte {
 	if r.err != nil {
 		return nil
 	}
@@ -51,38 +51,38 @@ func (r *reader) take(n int) []byte {
 	return b
 }
 
-func (r *reader) u8() uint8 {
-	b := r.take(1)
+func (r *Reader) U8() uint8 {
+	b := r.Take(1)
 	if b == nil {
 		return 0
 	}
 	return b[0]
 }
 
-func (r *reader) u32() uint32 {
-	b := r.take(4)
+func (r *Reader) U32() uint32 {
+	b := r.Take(4)
 	if b == nil {
 		return 0
 	}
 	return binary.LittleEndian.Uint32(b)
 }
 
-func (r *reader) u64() uint64 {
-	b := r.take(8)
+func (r *Reader) U64() uint64 {
+	b := r.Take(8)
 	if b == nil {
 		return 0
 	}
 	return binary.LittleEndian.Uint64(b)
 }
 
-func (r *reader) array(dst []byte) {
-	if b := r.take(len(dst)); b != nil {
+func (r *Reader) Array(dst []byte) {
+	if b := r.Take(len(dst)); b != nil {
 		copy(dst, b)
 	}
 }
 
 // uvarint reads a minimally encoded unsigned varint no larger than max.
-func (r *reader) uvarint(max uint64) uint64 {
+func (r *Reader) Uvarint(max uint64) uint64 {
 	if r.err != nil {
 		return 0
 	}
@@ -106,9 +106,53 @@ func (r *reader) uvarint(max uint64) uint64 {
 }
 
 // end fails unless every byte was consumed.
-func (r *reader) end() error {
+func (r *Reader) End() error {
 	if r.err == nil && r.off != len(r.buf) {
 		r.fail(fmt.Errorf("%d bytes left at offset %d: %w", len(r.buf)-r.off, r.off, ErrTrailingBytes))
 	}
 	return r.err
 }
+
+// NewWriter returns a Writer appending to buf (which may be nil).
+func NewWriter(buf []byte) *Writer { return &Writer{buf: buf} }
+
+// Output returns the bytes written.
+func (w *Writer) Output() []byte { return w.buf }
+
+// String appends a length-prefixed string of at most max bytes; longer strings are cut.
+func (w *Writer) String(s string, max int) {
+	if len(s) > max {
+		s = s[:max]
+	}
+	w.Uvarint(uint64(len(s)))
+	w.Bytes([]byte(s))
+}
+
+// NewReader returns a strict Reader over b.
+func NewReader(b []byte) *Reader { return &Reader{buf: b} }
+
+// Err returns the first decoding error.
+func (r *Reader) Err() error { return r.err }
+
+// Fail records err unless an error is already recorded.
+func (r *Reader) Fail(err error) { r.fail(err) }
+
+// String reads a length-prefixed string of at most max bytes.
+func (r *Reader) String(max int) string {
+	n := r.Uvarint(uint64(max))
+	b := r.Take(int(n))
+	return string(b)
+}
+
+// ReadHeader reads an 88-byte header.
+func (r *Reader) ReadHeader() Header {
+	var h Header
+	h.read(r)
+	return h
+}
+
+// WriteHeader appends a header.
+func (w *Writer) WriteHeader(h *Header) { h.write(w) }
+
+// Remaining is the number of bytes not yet read.
+func (r *Reader) Remaining() int { return len(r.buf) - r.off }

@@ -38,26 +38,26 @@ func (h *Header) Encode() []byte {
 
 // Put writes the encoding into dst, which must hold HeaderSize bytes.
 func (h *Header) Put(dst []byte) {
-	w := writer{buf: dst[:0]}
+	w := Writer{buf: dst[:0]}
 	h.write(&w)
 }
 
-func (h *Header) write(w *writer) {
-	w.u32(h.Version)
-	w.bytes(h.PrevHash[:])
-	w.bytes(h.MerkleRoot[:])
-	w.u64(h.Timestamp)
-	w.u32(h.Bits)
-	w.u64(h.Nonce)
+func (h *Header) write(w *Writer) {
+	w.U32(h.Version)
+	w.Bytes(h.PrevHash[:])
+	w.Bytes(h.MerkleRoot[:])
+	w.U64(h.Timestamp)
+	w.U32(h.Bits)
+	w.U64(h.Nonce)
 }
 
-func (h *Header) read(r *reader) {
-	h.Version = r.u32()
-	r.array(h.PrevHash[:])
-	r.array(h.MerkleRoot[:])
-	h.Timestamp = r.u64()
-	h.Bits = r.u32()
-	h.Nonce = r.u64()
+func (h *Header) read(r *Reader) {
+	h.Version = r.U32()
+	r.Array(h.PrevHash[:])
+	r.Array(h.MerkleRoot[:])
+	h.Timestamp = r.U64()
+	h.Bits = r.U32()
+	h.Nonce = r.U64()
 }
 
 // Hash returns the block hash: SHA-256d of the encoded header.
@@ -73,9 +73,9 @@ func DecodeHeader(b []byte) (Header, error) {
 	if len(b) > HeaderSize {
 		return h, fmt.Errorf("header: %d bytes: %w", len(b), ErrTrailingBytes)
 	}
-	r := reader{buf: b}
+	r := Reader{buf: b}
 	h.read(&r)
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return Header{}, fmt.Errorf("header: %w", err)
 	}
 	return h, nil

@@ -77,32 +77,32 @@ func (tx *Tx) Size() int {
 
 // Encode returns the canonical encoding.
 func (tx *Tx) Encode() []byte {
-	w := writer{buf: make([]byte, 0, tx.Size())}
+	w := Writer{buf: make([]byte, 0, tx.Size())}
 	tx.write(&w, true)
 	return w.buf
 }
 
-func (tx *Tx) write(w *writer, withSignature bool) {
-	w.u8(uint8(tx.Type))
-	w.u64(tx.ChainID)
+func (tx *Tx) write(w *Writer, withSignature bool) {
+	w.U8(uint8(tx.Type))
+	w.U64(tx.ChainID)
 	if tx.IsCoinbase() {
-		w.bytes(tx.To[:])
-		w.u64(tx.Amount)
-		w.u64(tx.Nonce)
+		w.Bytes(tx.To[:])
+		w.U64(tx.Amount)
+		w.U64(tx.Nonce)
 		return
 	}
-	w.bytes(tx.From[:])
-	w.bytes(tx.To[:])
-	w.u64(tx.Amount)
-	w.u64(tx.Fee)
-	w.u64(tx.Nonce)
+	w.Bytes(tx.From[:])
+	w.Bytes(tx.To[:])
+	w.U64(tx.Amount)
+	w.U64(tx.Fee)
+	w.U64(tx.Nonce)
 	if withSignature {
-		w.bytes(tx.Signature[:])
+		w.Bytes(tx.Signature[:])
 	}
 }
 
-func (tx *Tx) read(r *reader) {
-	tx.Type = TxType(r.u8())
+func (tx *Tx) read(r *Reader) {
+	tx.Type = TxType(r.U8())
 	switch tx.Type {
 	case TxTransfer, TxCoinbase:
 	default:
@@ -111,19 +111,19 @@ func (tx *Tx) read(r *reader) {
 		}
 		return
 	}
-	tx.ChainID = r.u64()
+	tx.ChainID = r.U64()
 	if tx.IsCoinbase() {
-		r.array(tx.To[:])
-		tx.Amount = r.u64()
-		tx.Nonce = r.u64()
+		r.Array(tx.To[:])
+		tx.Amount = r.U64()
+		tx.Nonce = r.U64()
 		return
 	}
-	r.array(tx.From[:])
-	r.array(tx.To[:])
-	tx.Amount = r.u64()
-	tx.Fee = r.u64()
-	tx.Nonce = r.u64()
-	r.array(tx.Signature[:])
+	r.Array(tx.From[:])
+	r.Array(tx.To[:])
+	tx.Amount = r.U64()
+	tx.Fee = r.U64()
+	tx.Nonce = r.U64()
+	r.Array(tx.Signature[:])
 }
 
 // DecodeTx decodes exactly one transaction.
@@ -131,10 +131,10 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if len(b) > MaxTxSize {
 		return nil, fmt.Errorf("tx: %d bytes > %d: %w", len(b), MaxTxSize, ErrTooLarge)
 	}
-	r := reader{buf: b}
+	r := Reader{buf: b}
 	tx := new(Tx)
 	tx.read(&r)
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, fmt.Errorf("tx: %w", err)
 	}
 	return tx, nil
@@ -147,7 +147,7 @@ func (tx *Tx) ID() Hash { return DoubleSHA256(tx.Encode()) }
 // SigHash is the message a transfer's signature covers: SHA-256d of the encoding without the
 // signature. It includes ChainID, so a signature is valid on one network only.
 func (tx *Tx) SigHash() Hash {
-	w := writer{buf: make([]byte, 0, TransferSize)}
+	w := Writer{buf: make([]byte, 0, TransferSize)}
 	tx.write(&w, false)
 	return DoubleSHA256(w.buf)
 }
