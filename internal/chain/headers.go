@@ -109,3 +109,71 @@ func (c *Chain) checkHeaderSanity(h *wire.Header) error {
 	}
 	return nil
 }
+
+// HeaderTracker validates a peer's header chain across several headers messages (headers-first
+// sync): each batch must continue the previous one or start from a stored block. It holds the
+// validated headers as detached index nodes, never in the chain's index, so a low-work header
+// chain costs us only memory until the caller drops the tracker.
+type HeaderTracker struct {
+	c     *Chain
+	nodes map[wire.Hash]*blockNode
+	last  *blockNode
+}
+
+// NewHeaderTracker returns an empty tracker.
+func (c *Chain) NewHeaderTracker() *HeaderTracker {
+	return &HeaderTracker{c: c, nodes: map[wire.Hash]*blockNode{}}
+}
+
+// Add validates headers (PoW, retarget, timestamps, linkage) and returns the cumulative work at
+// the last one.
+func (t *HeaderTracker) Add(headers []wire.Header) (*big.Int, error) {
+	if len(headers) == 0 {
+		if t.last == nil {
+			return new(big.Int), nil
+		}
+		return new(big.Int).Set(t.last.work), nil
+	}
+	c := t.c
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	prev, ok := t.nodes[headers[0].PrevHash]
+	if !ok {
+		if prev, ok = c.index[headers[0].PrevHash]; !ok {
+			return nil, fmt.Errorf("header %s: %w", headers[0].Hash(), ErrUnknownParent)
+		}
+	}
+	for i := range headers {
+		h := &headers[i]
+		if h.PrevHash != prev.hash {
+			return nil, fmt.Errorf("header %d (%s): %w", i, h.Hash(), ErrNotContiguous)
+		}
+		if prev.status == statusInvalid {
+			return nil, ruleErr(RuleInvalidAncestor, "header %s builds on invalid block %s", h.Hash(), prev.hash)
+		}
+		if err := c.checkHeaderSanity(h); err != nil {
+			return nil, err
+		}
+		if err := c.checkHeaderContext(h, prev); err != nil {
+			return nil, err
+		}
+		hash := h.Hash()
+		if known, ok := c.index[hash]; ok {
+			prev = known
+			continue
+		}
+		n := newNode(*h, prev)
+		t.nodes[hash] = n
+		prev = n
+	}
+	t.last = prev
+	return new(big.Int).Set(prev.work), nil
+}
+
+// Height returns the height of the last validated header.
+func (t *HeaderTracker) Height() uint64 {
+	if t.last == nil {
+		return 0
+	}
+	return t.last.height
+}
