@@ -51,7 +51,7 @@ func TestKillNineKeepsChainIntact(t *testing.T) {
 	var lastHeight uint64
 	for round := 0; round < 10; round++ {
 		cmd := exec.Command(bin, "run", "--data-dir", dataDir, "--genesis", genPath, "--mine", "--miner-threads", "1",
-			"--api-addr", "127.0.0.1:0", "--log-level", "warn")
+			"--api-addr", "127.0.0.1:0", "--p2p-addr", "127.0.0.1:0", "--log-level", "warn")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chainnet/chainnet/internal/config"
 	"github.com/chainnet/chainnet/internal/node"
+	"github.com/chainnet/chainnet/internal/p2p"
 )
 
 // envPrefix is the prefix of the environment variables that set run's flags.
@@ -69,10 +70,14 @@ func newRunCommand() *cobra.Command {
 	f.StringArrayVar(&cfg.Bootstrap, "bootstrap", nil, "bootstrap peer host:port[#nodeId] (repeatable)")
 	f.IntVar(&cfg.MaxOutbound, "max-outbound", 8, "target outbound connections")
 	f.IntVar(&cfg.MaxInbound, "max-inbound", 117, "maximum inbound connections")
+	f.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "P2P address peers should dial, e.g. the pod's stable DNS name and port (shared in the handshake)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }
 
-// attachNetwork plugs the P2P layer into the node; it is replaced when the P2P layer exists.
-var attachNetwork = func(n *node.Node) error { return nil }
+// attachNetwork plugs the P2P layer into the node.
+func attachNetwork(n *node.Node) error {
+	_, err := n.AttachP2P(p2p.Timing{})
+	return err
+}

@@ -35,6 +35,7 @@ type Backend interface {
 	Account(addr keys.Address) (chain.Account, error)
 	Tx(id wire.Hash) (*wire.Tx, *chain.TxLocation, error) // location nil: pending
 	SubmitTx(tx *wire.Tx) error
+	Peers() []Peer
 }
 
 // Limits.
@@ -61,6 +62,7 @@ func NewServer(b Backend, log *slog.Logger, gatherer prometheus.Gatherer, reques
 	s.route("GET /v1/accounts/{address}", s.account)
 	s.route("POST /v1/transactions", s.submit)
 	s.route("GET /v1/transactions/{id}", s.tx)
+	s.route("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.backend.Peers()) })
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.route("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))

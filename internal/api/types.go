@@ -31,6 +31,18 @@ type Status struct {
 	Version            string  `json:"version"`
 }
 
+// Peer is one element of GET /v1/peers.
+type Peer struct {
+	NodeID     string  `json:"nodeId"`
+	Addr       string  `json:"addr"`
+	Inbound    bool    `json:"inbound"`
+	Role       string  `json:"role"`
+	Org        string  `json:"org,omitempty"`
+	BestHeight uint64  `json:"bestHeight"`
+	BanScore   int32   `json:"banScore"`
+	RTTSeconds float64 `json:"rttSeconds"`
+}
+
 // Tx is the JSON form of a transaction. Byte fields are lower-case hex.
 type Tx struct {
 	ID        string `json:"id,omitempty"`

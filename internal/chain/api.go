@@ -94,10 +94,10 @@ type Listener interface {
 }
 
 // MinerPolicy decides whether a miner key may produce blocks (permissioned networks). It is
-// consulted when a block is validated for connection, so a key removed from the permission file
-// has its later blocks rejected.
+// consulted with the block's timestamp when a block is validated, so a key revoked at time T has
+// its blocks stamped after T rejected while the history it mined before stays valid.
 type MinerPolicy interface {
-	MinerAllowed(minerKey [32]byte) bool
+	MinerAllowed(minerKey [32]byte, timestamp uint64) bool
 }
 
 // AddressOf is a convenience re-export for callers that hold a public key.

@@ -91,7 +91,7 @@ func New(db *store.DB, params *genesis.Params, opts Options) (*Chain, error) {
 
 type genesisMiners [][32]byte
 
-func (g genesisMiners) MinerAllowed(k [32]byte) bool {
+func (g genesisMiners) MinerAllowed(k [32]byte, _ uint64) bool {
 	for _, m := range g {
 		if m == k {
 			return true

@@ -86,8 +86,8 @@ func (c *Chain) checkMinerAllowed(b *wire.Block) error {
 	c.policyMu.RLock()
 	policy := c.policy
 	c.policyMu.RUnlock()
-	if policy != nil && !policy.MinerAllowed(b.MinerKey) {
-		return ruleErr(RuleMinerNotPermitted, "miner key %x is not a member's miner", b.MinerKey)
+	if policy != nil && !policy.MinerAllowed(b.MinerKey, b.Header.Timestamp) {
+		return ruleErr(RuleMinerNotPermitted, "miner key %x is not a member's miner at time %d", b.MinerKey, b.Header.Timestamp)
 	}
 	return nil
 }

@@ -102,6 +102,9 @@ func (n *Node) Status() api.Status {
 	if n.cfg.Mine {
 		st.MinerAddress = n.minerKey.Address()
 	}
+	if n.permissions != nil {
+		st.PermissionsVersion = n.permissions.Current().Version
+	}
 	return st
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/chainnet/chainnet/internal/mempool"
 	"github.com/chainnet/chainnet/internal/metrics"
 	"github.com/chainnet/chainnet/internal/mining"
+	"github.com/chainnet/chainnet/internal/permissions"
 	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -47,8 +48,10 @@ type Config struct {
 	Bootstrap       []string
 	MaxOutbound     int
 	MaxInbound      int
-	Version         string
-	Logger          *slog.Logger
+	// AdvertiseAddr is the P2P address peers should dial (e.g. the pod's stable DNS name).
+	AdvertiseAddr string
+	Version       string
+	Logger        *slog.Logger
 }
 
 // Network is the P2P layer as the node sees it: blocks and transactions flow in through
@@ -77,8 +80,9 @@ type Node struct {
 	nodeKey  *keys.Key
 	minerKey *keys.Key
 
-	netMu   sync.RWMutex
-	network Network
+	netMu       sync.RWMutex
+	network     Network
+	permissions *permissions.Watcher
 
 	apiAddr chan net.Addr
 	boundMu sync.Mutex

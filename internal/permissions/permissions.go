@@ -43,6 +43,17 @@ type File struct {
 	Version       uint64         `json:"version"`
 	Membership    string         `json:"membership"`
 	Organizations []Organization `json:"organizations"`
+	// RevokedMiners are miner keys removed from the network. Their blocks stay valid up to
+	// RevokedAt, so a node syncing from scratch accepts the history they mined, and are rejected
+	// after it. A key simply deleted from the file is rejected for all blocks, old ones included.
+	RevokedMiners []RevokedMiner `json:"revokedMiners,omitempty"`
+}
+
+// RevokedMiner is a miner key that was a member until RevokedAt.
+type RevokedMiner struct {
+	Key string `json:"key"`
+	// RevokedAt is a Unix time in seconds: blocks with a later timestamp are rejected.
+	RevokedAt uint64 `json:"revokedAt"`
 }
 
 // Member describes a member node.
@@ -58,6 +69,7 @@ type Set struct {
 	Membership string
 	nodes      map[[32]byte]Member
 	miners     map[[32]byte]string // miner key → org
+	revoked    map[[32]byte]uint64 // miner key → revocation time
 }
 
 // ErrInvalid wraps every validation error.
@@ -87,7 +99,7 @@ func (f *File) Build() (*Set, error) {
 	if f.Membership == "private" && len(f.Organizations) != 1 {
 		return nil, fmt.Errorf("%w: organizations: private networks have exactly one organization", ErrInvalid)
 	}
-	s := &Set{Version: f.Version, Membership: f.Membership, nodes: map[[32]byte]Member{}, miners: map[[32]byte]string{}}
+	s := &Set{Version: f.Version, Membership: f.Membership, nodes: map[[32]byte]Member{}, miners: map[[32]byte]string{}, revoked: map[[32]byte]uint64{}}
 	orgs := map[string]bool{}
 	for i, org := range f.Organizations {
 		field := fmt.Sprintf("organizations[%d]", i)
@@ -115,6 +127,19 @@ func (f *File) Build() (*Set, error) {
 			s.miners[id] = org.Name
 		}
 	}
+	for j, r := range f.RevokedMiners {
+		id, err := parseKey(r.Key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: revokedMiners[%d].key: %v", ErrInvalid, j, err)
+		}
+		if _, listed := s.miners[id]; listed {
+			return nil, fmt.Errorf("%w: revokedMiners[%d].key: also listed as a current miner", ErrInvalid, j)
+		}
+		if r.RevokedAt == 0 {
+			return nil, fmt.Errorf("%w: revokedMiners[%d].revokedAt: must be a Unix time in seconds", ErrInvalid, j)
+		}
+		s.revoked[id] = r.RevokedAt
+	}
 	if len(s.nodes) == 0 {
 		return nil, fmt.Errorf("%w: no member nodes listed", ErrInvalid)
 	}
@@ -135,10 +160,14 @@ func (s *Set) Lookup(nodeID [32]byte) (Member, bool) {
 	return m, ok
 }
 
-// MinerAllowed implements chain.MinerPolicy.
-func (s *Set) MinerAllowed(key [32]byte) bool {
-	_, ok := s.miners[key]
-	return ok
+// MinerAllowed implements chain.MinerPolicy: a listed miner, or a revoked one for blocks stamped
+// before its revocation.
+func (s *Set) MinerAllowed(key [32]byte, timestamp uint64) bool {
+	if _, ok := s.miners[key]; ok {
+		return true
+	}
+	at, ok := s.revoked[key]
+	return ok && timestamp < at
 }
 
 // Members returns every member node id.
@@ -198,7 +227,9 @@ func NewWatcher(path string, log *slog.Logger) (*Watcher, error) {
 func (w *Watcher) Current() *Set { return w.current.Load() }
 
 // MinerAllowed implements chain.MinerPolicy with the set in force.
-func (w *Watcher) MinerAllowed(key [32]byte) bool { return w.Current().MinerAllowed(key) }
+func (w *Watcher) MinerAllowed(key [32]byte, timestamp uint64) bool {
+	return w.Current().MinerAllowed(key, timestamp)
+}
 
 // OnChange registers fn, called with each newly loaded set.
 func (w *Watcher) OnChange(fn func(*Set)) {

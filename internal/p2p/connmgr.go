@@ -1,0 +1,169 @@
+package p2p
+
+import (
+	"context"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/chainnet/chainnet/internal/p2p/addrmgr"
+)
+
+const dialTimeout = 5 * time.Second
+
+// connectionManager keeps the node connected: it re-resolves the DNS seeds, tops up outbound
+// connections from the peer table (bootstrap peers and gossip land there too), and drops stalled
+// peers. A restarted node finds its previous peers in the table before any seed answers.
+func (s *Server) connectionManager() {
+	var nextDNS time.Time
+	t := time.NewTicker(s.cfg.Timing.DialInterval)
+	defer t.Stop()
+	for {
+		if now := time.Now(); !now.Before(nextDNS) {
+			s.resolveSeeds()
+			nextDNS = now.Add(s.cfg.Timing.DNSInterval)
+		}
+		s.connect()
+		s.sync.checkStalls()
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resolveSeeds adds every A/AAAA record of the DNS seeds (a headless Service lists every pod).
+func (s *Server) resolveSeeds() {
+	for _, seed := range s.cfg.DNSSeeds {
+		host, port := seed, strconv.Itoa(s.cfg.DefaultPort)
+		if h, p, err := net.SplitHostPort(seed); err == nil {
+			host, port = h, p
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, dialTimeout)
+		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		cancel()
+		if err != nil {
+			s.log.Debug("dns seed", "seed", seed, "err", err)
+			continue
+		}
+		for _, ip := range ips {
+			s.addrs.Add(net.JoinHostPort(ip.IP.String(), port), "", addrmgr.SourceDNS)
+		}
+	}
+}
+
+// connect dials candidates until the outbound target is met. On a permissioned network a
+// validator dials every validator it knows (validators keep a full mesh); an observer dials
+// validators only, its own organization's first.
+func (s *Server) connect() {
+	connected := map[string]bool{}
+	for _, p := range s.peerList() {
+		connected[p.id.String()] = true
+	}
+	// Every outbound connection stays in s.dialing until it ends: pending dials and live
+	// outbound peers together.
+	s.mu.Lock()
+	need := s.cfg.MaxOutbound - len(s.dialing)
+	s.mu.Unlock()
+	cands := s.addrs.Candidates(1000, func(r addrmgr.Record) bool {
+		if r.NodeID != "" && connected[r.NodeID] {
+			return false
+		}
+		if s.isDialing(r.Addr) {
+			return false
+		}
+		return s.dialable(r)
+	})
+	s.preferOwnOrg(cands)
+	for _, c := range cands {
+		if s.meshPeer(c) {
+			s.dial(c)
+			continue
+		}
+		if need <= 0 {
+			continue
+		}
+		need--
+		s.dial(c)
+	}
+}
+
+// dialable filters known identities by membership rules.
+func (s *Server) dialable(r addrmgr.Record) bool {
+	if r.NodeID == "" || s.cfg.Permissions == nil {
+		return true
+	}
+	id, err := addrmgr.ParseNodeID(r.NodeID)
+	if err != nil {
+		return false
+	}
+	m, ok := s.cfg.Permissions.Current().Lookup(id)
+	if !ok {
+		return false
+	}
+	return s.cfg.Role == RoleValidator || m.Role == RoleValidator
+}
+
+// meshPeer: a validator of a permissioned network connects to every known validator.
+func (s *Server) meshPeer(r addrmgr.Record) bool {
+	if s.cfg.Permissions == nil || s.cfg.Role != RoleValidator || r.NodeID == "" {
+		return false
+	}
+	id, err := addrmgr.ParseNodeID(r.NodeID)
+	if err != nil {
+		return false
+	}
+	m, ok := s.cfg.Permissions.Current().Lookup(id)
+	return ok && m.Role == RoleValidator
+}
+
+// preferOwnOrg moves our organization's members to the front, keeping the table's ranking.
+func (s *Server) preferOwnOrg(cands []addrmgr.Record) {
+	if s.cfg.Permissions == nil || s.cfg.Org == "" {
+		return
+	}
+	set := s.cfg.Permissions.Current()
+	own := func(r addrmgr.Record) bool {
+		id, err := addrmgr.ParseNodeID(r.NodeID)
+		if err != nil {
+			return false
+		}
+		m, ok := set.Lookup(id)
+		return ok && m.Org == s.cfg.Org
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return own(cands[i]) && !own(cands[j]) })
+}
+
+func (s *Server) isDialing(addr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialing[addr]
+}
+
+// dial connects to r in the background; the address stays marked until the connection ends.
+func (s *Server) dial(r addrmgr.Record) {
+	s.mu.Lock()
+	if s.dialing[r.Addr] || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.dialing[r.Addr] = true
+	s.mu.Unlock()
+	s.addrs.Attempt(r.Addr)
+	s.goRun(func() {
+		defer func() {
+			s.mu.Lock()
+			delete(s.dialing, r.Addr)
+			s.mu.Unlock()
+		}()
+		d := net.Dialer{Timeout: dialTimeout}
+		conn, err := d.DialContext(s.ctx, "tcp", r.Addr)
+		if err != nil {
+			s.addrs.Failed(r.Addr)
+			return
+		}
+		s.handleConn(conn, false, r.Addr, r.NodeID)
+	})
+}

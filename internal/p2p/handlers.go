@@ -1,0 +1,272 @@
+package p2p
+
+import (
+	"sync"
+	"time"
+
+	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/p2p/addrmgr"
+	"github.com/chainnet/chainnet/internal/p2p/message"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// Inventory flood control: a peer may announce invBurst items at once and invRate per second
+// on average; announcements beyond that are dropped and scored.
+const (
+	invBurst = 20_000
+	invRate  = 5_000
+)
+
+// maxTxRequests caps transactions requested from peers and not yet received.
+const maxTxRequests = 10_000
+
+// onConnected starts the conversation: ask for headers beyond our locator (sync and fork
+// discovery) and, from outbound peers, for addresses.
+func (s *Server) onConnected(p *Peer) {
+	s.sync.startHeaders(p)
+	if !p.inbound {
+		p.send(&message.GetAddr{})
+	}
+}
+
+// handle dispatches one message from p (called from p's read loop).
+func (s *Server) handle(p *Peer, m message.Message) {
+	switch m := m.(type) {
+	case *message.Ping:
+		p.send(&message.Pong{Nonce: m.Nonce})
+	case *message.Pong:
+		if m.Nonce != 0 && m.Nonce == p.ping.nonce.Swap(0) {
+			p.rtt.Store(time.Now().UnixNano() - p.ping.sent.Load())
+		}
+	case *message.GetAddr:
+		s.handleGetAddr(p)
+	case *message.Addr:
+		s.handleAddr(p, m)
+	case *message.Inv:
+		s.handleInv(p, m.Items)
+	case *message.GetData:
+		s.handleGetData(p, m.Items)
+	case *message.NotFound:
+		for _, it := range m.Items {
+			if it.Type == message.InvBlock {
+				s.sync.notFound(p, it.Hash)
+			} else {
+				s.txs.done(it.Hash)
+			}
+		}
+	case *message.Block:
+		s.handleBlock(p, m.Block)
+	case *message.Tx:
+		s.handleTx(p, m.Tx)
+	case *message.GetHeaders:
+		headers := s.chain.LocateHeaders(m.Locator, m.Stop, message.MaxHeaders)
+		p.send(&message.Headers{Headers: headers})
+	case *message.Headers:
+		s.sync.onHeaders(p, m.Headers)
+	case *message.Reject:
+		s.log.Debug("peer rejected", "peer", p.id.Short(), "code", m.Code, "reason", m.Reason, "hash", m.Hash)
+	case *message.Version, *message.Verack:
+		p.misbehave(1, "repeated-handshake")
+	}
+}
+
+// handleGetAddr answers once per connection with peers that completed a handshake with us; on
+// permissioned networks only members' records leave the node.
+func (s *Server) handleGetAddr(p *Peer) {
+	if p.getAddrDone {
+		return
+	}
+	p.getAddrDone = true
+	recs := s.addrs.Known(message.MaxAddr, s.memberRecord)
+	out := &message.Addr{}
+	for _, r := range recs {
+		id, err := addrmgr.ParseNodeID(r.NodeID)
+		if err != nil || NodeID(id) == p.id {
+			continue
+		}
+		out.Peers = append(out.Peers, message.PeerAddr{NodeID: id, Addr: r.Addr})
+	}
+	if len(out.Peers) > 0 {
+		p.send(out)
+	}
+}
+
+func (s *Server) memberRecord(r addrmgr.Record) bool {
+	if s.cfg.Permissions == nil {
+		return true
+	}
+	id, err := addrmgr.ParseNodeID(r.NodeID)
+	if err != nil {
+		return false
+	}
+	_, ok := s.cfg.Permissions.Current().Lookup(id)
+	return ok
+}
+
+func (s *Server) handleAddr(p *Peer, m *message.Addr) {
+	for _, pa := range m.Peers {
+		id := NodeID(pa.NodeID)
+		if id == s.self {
+			continue
+		}
+		if s.cfg.Permissions != nil {
+			if _, ok := s.cfg.Permissions.Current().Lookup(id); !ok {
+				continue
+			}
+		}
+		s.addrs.Add(pa.Addr, id.String(), addrmgr.SourceGossip)
+	}
+}
+
+// spendInv charges n announced items against the peer's token bucket.
+func (p *Peer) spendInv(n int) bool {
+	now := time.Now()
+	p.invBudget = min(invBurst, p.invBudget+now.Sub(p.invLast).Seconds()*invRate)
+	p.invLast = now
+	if float64(n) > p.invBudget {
+		return false
+	}
+	p.invBudget -= float64(n)
+	return true
+}
+
+// handleInv fetches what the peer announced and we lack (announce-then-fetch).
+func (s *Server) handleInv(p *Peer, items []message.InvVect) {
+	if !p.spendInv(len(items)) {
+		p.misbehave(20, "inv-flood")
+		return
+	}
+	req := &message.GetData{}
+	for _, it := range items {
+		p.known.add(it.Hash)
+		switch it.Type {
+		case message.InvBlock:
+			if s.sync.wantAnnounced(p, it.Hash) {
+				req.Items = append(req.Items, it)
+			}
+		case message.InvTx:
+			if s.b.Mempool().Has(it.Hash) || s.txs.len() >= maxTxRequests || !s.txs.start(it.Hash) {
+				continue
+			}
+			if _, _, err := s.chain.Tx(it.Hash); err == nil {
+				s.txs.done(it.Hash)
+				continue
+			}
+			req.Items = append(req.Items, it)
+		default:
+			p.misbehave(10, "unknown-inv-type")
+			return
+		}
+	}
+	if len(req.Items) > 0 {
+		p.send(req)
+	}
+}
+
+// handleGetData serves blocks and transactions we have; the rest is notfound.
+func (s *Server) handleGetData(p *Peer, items []message.InvVect) {
+	missing := &message.NotFound{}
+	for _, it := range items {
+		switch it.Type {
+		case message.InvBlock:
+			b, err := s.chain.BlockByHash(it.Hash)
+			if err != nil {
+				missing.Items = append(missing.Items, it)
+				continue
+			}
+			p.known.add(it.Hash)
+			p.send(&message.Block{Block: b})
+		case message.InvTx:
+			tx, ok := s.b.Mempool().Get(it.Hash)
+			if !ok {
+				missing.Items = append(missing.Items, it)
+				continue
+			}
+			p.known.add(it.Hash)
+			p.send(&message.Tx{Tx: tx})
+		}
+	}
+	if len(missing.Items) > 0 {
+		p.send(missing)
+	}
+}
+
+// handleTx admits a peer's transaction; the mempool announces it onwards when admitted.
+// Transactions that could never be valid score against the peer; ones that are merely stale
+// or unlucky (nonce already used, pool full) do not: honest peers send those during reorgs.
+func (s *Server) handleTx(p *Peer, tx *wire.Tx) {
+	id := tx.ID()
+	p.known.add(id)
+	s.txs.done(id)
+	err := s.b.SubmitTx(tx)
+	if err == nil {
+		return
+	}
+	switch chain.RuleOf(err) {
+	case chain.RuleBadTxSignature, chain.RuleWrongChainID, chain.RuleZeroAmount, chain.RuleSelfTransfer, chain.RuleAmountOverflow:
+		p.misbehave(10, "invalid-tx")
+		p.send(&message.Reject{Code: message.RejectInvalid, Reason: err.Error(), Hash: id})
+	}
+}
+
+// handleBlock hands the block to the sync manager (which processes requested blocks in chain
+// order) and scores the peer for invalid ones.
+func (s *Server) handleBlock(p *Peer, b *wire.Block) {
+	s.sync.onBlock(p, b)
+}
+
+// blockMisbehaviour scores a block rejection. A block too far in the future may be our clock's
+// fault; a miner that is no longer permitted may be news the peer has not loaded yet.
+func blockMisbehaviour(err error) (int32, string) {
+	switch rule := chain.RuleOf(err); rule {
+	case "", chain.RuleTimeTooNew:
+		return 0, ""
+	case chain.RuleMinerNotPermitted:
+		return 50, "block-" + string(rule)
+	default:
+		return BanThreshold, "block-" + string(rule)
+	}
+}
+
+// requests tracks hashes requested from peers so that several announcements of the same item
+// cause one request; entries expire so a peer that never answers delays us only once.
+type requests struct {
+	mu     sync.Mutex
+	ttl    time.Duration
+	byHash map[wire.Hash]time.Time
+}
+
+func newRequests(ttl time.Duration) *requests {
+	return &requests{ttl: ttl, byHash: map[wire.Hash]time.Time{}}
+}
+
+// start marks h requested; false if a live request exists.
+func (r *requests) start(h wire.Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	if t, ok := r.byHash[h]; ok && now.Sub(t) < r.ttl {
+		return false
+	}
+	r.byHash[h] = now
+	if len(r.byHash) > 2*maxTxRequests {
+		for k, t := range r.byHash {
+			if now.Sub(t) >= r.ttl {
+				delete(r.byHash, k)
+			}
+		}
+	}
+	return true
+}
+
+func (r *requests) done(h wire.Hash) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.byHash, h)
+}
+
+func (r *requests) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byHash)
+}

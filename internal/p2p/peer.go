@@ -1,0 +1,246 @@
+package p2p
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chainnet/chainnet/internal/p2p/message"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// BanThreshold is the ban score at which a peer is disconnected and banned (as Bitcoin Core's
+// -banscore default).
+const BanThreshold = 100
+
+const (
+	sendQueueSize = 1024
+	knownInvSize  = 20_000
+	writeTimeout  = 30 * time.Second
+)
+
+// Peer is one connected, handshaken peer.
+type Peer struct {
+	s       *Server
+	conn    *tls.Conn
+	id      NodeID
+	inbound bool
+	addr    string // the address we dialled, or the remote address of an inbound peer
+	version message.Version
+	since   time.Time
+
+	sendq     chan message.Message
+	quit      chan struct{}
+	closeOnce sync.Once
+	closeWhy  atomic.Value // string
+
+	known    *hashSet
+	score    atomic.Int32
+	lastRecv atomic.Int64 // unix nanoseconds
+	rtt      atomic.Int64 // nanoseconds
+	ping     struct {
+		nonce atomic.Uint64
+		sent  atomic.Int64
+	}
+	bestHeight atomic.Uint64
+
+	// Read-loop-only state.
+	invBudget float64
+	invLast   time.Time
+	hs        headerState
+	// headersDone is set once the peer answered a getheaders with less than a full batch:
+	// we know its best chain.
+	headersDone atomic.Bool
+	getAddrDone bool
+}
+
+// PeerInfo describes a peer for status and tests.
+type PeerInfo struct {
+	NodeID     string        `json:"nodeId"`
+	Addr       string        `json:"addr"`
+	Inbound    bool          `json:"inbound"`
+	Role       string        `json:"role"`
+	Org        string        `json:"org,omitempty"`
+	BestHeight uint64        `json:"bestHeight"`
+	BanScore   int32         `json:"banScore"`
+	RTT        time.Duration `json:"rtt"`
+}
+
+func (p *Peer) info() PeerInfo {
+	role := RoleValidator
+	if p.version.Role == message.RoleObserver {
+		role = RoleObserver
+	}
+	return PeerInfo{NodeID: p.id.String(), Addr: p.addr, Inbound: p.inbound, Role: role, Org: p.version.Org,
+		BestHeight: p.bestHeight.Load(), BanScore: p.score.Load(), RTT: time.Duration(p.rtt.Load())}
+}
+
+func (p *Peer) direction() string {
+	if p.inbound {
+		return "inbound"
+	}
+	return "outbound"
+}
+
+// send queues m without blocking. A peer that does not drain its queue is too slow to keep.
+func (p *Peer) send(m message.Message) {
+	select {
+	case p.sendq <- m:
+	case <-p.quit:
+	default:
+		p.disconnect("send queue full")
+	}
+}
+
+// disconnect closes the connection once; the read loop then unregisters the peer.
+func (p *Peer) disconnect(why string) {
+	p.closeOnce.Do(func() {
+		p.closeWhy.Store(why)
+		close(p.quit)
+		_ = p.conn.Close()
+	})
+}
+
+func (p *Peer) reason() string {
+	if v, ok := p.closeWhy.Load().(string); ok {
+		return v
+	}
+	return ""
+}
+
+// misbehave raises the ban score; at the threshold the peer is banned and dropped.
+func (p *Peer) misbehave(points int32, reason string) {
+	p.s.m.misbehaviour.WithLabelValues(reason).Inc()
+	score := p.score.Add(points)
+	p.s.log.Info("peer misbehaved", "peer", p.id.Short(), "reason", reason, "points", points, "score", score)
+	if score >= BanThreshold && score-points < BanThreshold {
+		p.s.ban(p, reason)
+	}
+}
+
+func (p *Peer) writeLoop() {
+	for {
+		select {
+		case <-p.quit:
+			return
+		case m := <-p.sendq:
+			_ = p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			n, err := message.Write(p.conn, m)
+			if err != nil {
+				p.disconnect(fmt.Sprintf("write: %v", err))
+				return
+			}
+			t := m.Type().String()
+			p.s.m.messages.WithLabelValues("out", t).Inc()
+			p.s.m.bytes.WithLabelValues("out", t).Add(float64(n))
+		}
+	}
+}
+
+// readLoop reads and handles messages until the connection fails. Framing errors are
+// misbehaviour: the peer sent bytes no honest node sends.
+func (p *Peer) readLoop() {
+	for {
+		_ = p.conn.SetReadDeadline(time.Now().Add(p.s.cfg.Timing.IdleTimeout))
+		m, n, err := message.Read(p.conn)
+		if err != nil {
+			switch {
+			case isFramingError(err):
+				p.misbehave(BanThreshold, "malformed-frame")
+				p.disconnect(fmt.Sprintf("malformed frame: %v", err))
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				// A connection cut mid-frame may be the network's fault (a killed pod): a
+				// warning, not a ban.
+				p.misbehave(20, "truncated-frame")
+				p.disconnect("truncated frame")
+			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+				p.disconnect("closed")
+			default:
+				p.disconnect(fmt.Sprintf("read: %v", err))
+			}
+			return
+		}
+		p.lastRecv.Store(time.Now().UnixNano())
+		t := m.Type().String()
+		p.s.m.messages.WithLabelValues("in", t).Inc()
+		p.s.m.bytes.WithLabelValues("in", t).Add(float64(n))
+		p.s.handle(p, m)
+		select {
+		case <-p.quit:
+			return
+		default:
+		}
+	}
+}
+
+func isFramingError(err error) bool {
+	for _, e := range []error{message.ErrUnknownType, message.ErrOversized, message.ErrChecksum, message.ErrMalformed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// pingLoop keeps the connection alive and measures the round trip.
+func (p *Peer) pingLoop() {
+	t := time.NewTicker(p.s.cfg.Timing.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-t.C:
+			nonce := rand.Uint64()
+			p.ping.nonce.Store(nonce)
+			p.ping.sent.Store(time.Now().UnixNano())
+			p.send(&message.Ping{Nonce: nonce})
+		}
+	}
+}
+
+// hashSet is a bounded set of hashes that forgets the oldest half when full (what a peer is
+// known to have, so we never announce it back).
+type hashSet struct {
+	mu       sync.Mutex
+	cur, old map[wire.Hash]struct{}
+	limit    int
+}
+
+func newHashSet(limit int) *hashSet {
+	return &hashSet{cur: map[wire.Hash]struct{}{}, old: map[wire.Hash]struct{}{}, limit: limit}
+}
+
+func (s *hashSet) add(h wire.Hash) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cur) >= s.limit/2 {
+		s.old, s.cur = s.cur, make(map[wire.Hash]struct{}, s.limit/2)
+	}
+	s.cur[h] = struct{}{}
+}
+
+// addIfAbsent adds h and reports whether it was absent.
+func (s *hashSet) addIfAbsent(h wire.Hash) bool {
+	if s.has(h) {
+		return false
+	}
+	s.add(h)
+	return true
+}
+
+func (s *hashSet) has(h wire.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cur[h]; ok {
+		return true
+	}
+	_, ok := s.old[h]
+	return ok
+}

@@ -1,0 +1,420 @@
+package p2p
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/p2p/message"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// Download limits: blocks requested and not yet received, per peer and in all; and how far past
+// the next block to connect we may request (blocks arriving early wait in memory).
+const (
+	maxInFlightPerPeer = 16
+	maxInFlight        = 128
+	downloadWindow     = 1024
+	// maxPendingHeaders bounds a peer's validated header chain that does not (yet) beat ours.
+	maxPendingHeaders = 200_000
+)
+
+type queuedHeader struct {
+	hash   wire.Hash
+	height uint64
+}
+
+// download is one block body to fetch and connect.
+type download struct {
+	hash   wire.Hash
+	height uint64
+	peer   *Peer // in flight from; nil when not requested
+	since  time.Time
+	block  *wire.Block // received, waiting for its turn
+	from   *Peer
+	tried  map[NodeID]bool // peers that answered notfound or sent a mutated body
+}
+
+// syncManager runs headers-first sync: per-peer header chains are validated as they arrive and
+// committed to the download queue only once they carry more work than our best chain; bodies are
+// fetched from several peers in parallel and connected strictly in chain order.
+type syncManager struct {
+	s         *Server
+	mu        sync.Mutex
+	queue     []*download
+	byHash    map[wire.Hash]*download
+	inflight  map[*Peer]int
+	announced *requests // blocks requested after an inv, outside the queue
+	procMu    sync.Mutex
+}
+
+func newSyncManager(s *Server) *syncManager {
+	return &syncManager{s: s, byHash: map[wire.Hash]*download{}, inflight: map[*Peer]int{}, announced: newRequests(20 * time.Second)}
+}
+
+// headerState is a peer's header exchange, guarded by its own lock because orphan handling may
+// restart it from another peer's goroutine.
+type headerState struct {
+	mu      sync.Mutex
+	tracker *chain.HeaderTracker
+	pending []queuedHeader
+	asked   time.Time
+	// outstanding counts getheaders sent and not yet answered.
+	outstanding int
+}
+
+// startHeaders asks p for headers after our best chain's locator, unless an exchange with p is
+// already under way (it will bring the same headers).
+func (sm *syncManager) startHeaders(p *Peer) {
+	p.hs.mu.Lock()
+	if p.hs.tracker != nil {
+		p.hs.mu.Unlock()
+		return
+	}
+	p.hs.tracker = sm.s.chain.NewHeaderTracker()
+	p.hs.pending = nil
+	p.hs.asked = time.Now()
+	p.hs.outstanding++
+	p.hs.mu.Unlock()
+	p.headersDone.Store(false)
+	p.send(&message.GetHeaders{Locator: sm.s.chain.BlockLocator()})
+}
+
+// onHeaders validates a batch of p's headers and queues their bodies once p's chain has more
+// work than ours.
+func (sm *syncManager) onHeaders(p *Peer, headers []wire.Header) {
+	p.hs.mu.Lock()
+	defer sm.schedule()
+	defer p.hs.mu.Unlock()
+	if p.hs.outstanding == 0 {
+		p.misbehave(10, "unrequested-headers")
+		return
+	}
+	p.hs.outstanding--
+	if p.hs.tracker == nil {
+		return // an exchange we abandoned
+	}
+	if len(headers) == 0 {
+		sm.finishHeaders(p)
+		return
+	}
+	work, err := p.hs.tracker.Add(headers)
+	if err != nil {
+		if errors.Is(err, chain.ErrUnknownParent) || errors.Is(err, chain.ErrNotContiguous) {
+			p.misbehave(20, "unconnected-headers")
+		} else {
+			p.misbehave(BanThreshold, "invalid-headers")
+		}
+		p.hs.tracker = nil
+		return
+	}
+	last := p.hs.tracker.Height()
+	if last > p.bestHeight.Load() {
+		p.bestHeight.Store(last)
+	}
+	first := last - uint64(len(headers)) + 1
+	for i := range headers {
+		h := headers[i].Hash()
+		if !sm.s.chain.HaveBlock(h) {
+			p.hs.pending = append(p.hs.pending, queuedHeader{hash: h, height: first + uint64(i)})
+		}
+	}
+	if work.Cmp(sm.s.chain.Tip().TotalWork) > 0 {
+		sm.enqueue(p.hs.pending)
+		p.hs.pending = nil
+		sm.s.m.headersBest.Set(float64(last))
+	} else if len(p.hs.pending) > maxPendingHeaders {
+		p.misbehave(50, "low-work-headers")
+		p.hs.pending = nil
+	}
+	if len(headers) == message.MaxHeaders {
+		p.send(&message.GetHeaders{Locator: []wire.Hash{headers[len(headers)-1].Hash()}})
+		p.hs.asked = time.Now()
+		p.hs.outstanding++
+		return
+	}
+	sm.finishHeaders(p)
+}
+
+// finishHeaders: p has sent its whole chain. Headers that never beat our work are dropped.
+func (sm *syncManager) finishHeaders(p *Peer) {
+	p.hs.tracker, p.hs.pending = nil, nil
+	p.headersDone.Store(true)
+}
+
+func (sm *syncManager) enqueue(hs []queuedHeader) {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	for _, h := range hs {
+		if _, ok := sm.byHash[h.hash]; ok {
+			continue
+		}
+		d := &download{hash: h.hash, height: h.height, tried: map[NodeID]bool{}}
+		sm.queue = append(sm.queue, d)
+		sm.byHash[h.hash] = d
+	}
+}
+
+// schedule requests queued bodies from the least busy peers that may have them.
+func (sm *syncManager) schedule() {
+	peers := sm.s.peerList()
+	reqs := map[*Peer]*message.GetData{}
+	now := time.Now()
+	sm.mu.Lock()
+	total := 0
+	for _, n := range sm.inflight {
+		total += n
+	}
+	for i, d := range sm.queue {
+		if i >= downloadWindow || total >= maxInFlight {
+			break
+		}
+		if d.block != nil || d.peer != nil {
+			continue
+		}
+		var best *Peer
+		for _, q := range peers {
+			if q.closed() || d.tried[q.id] || sm.inflight[q] >= maxInFlightPerPeer || q.bestHeight.Load() < d.height {
+				continue
+			}
+			if best == nil || sm.inflight[q] < sm.inflight[best] {
+				best = q
+			}
+		}
+		if best == nil {
+			continue
+		}
+		d.peer, d.since = best, now
+		sm.inflight[best]++
+		total++
+		if reqs[best] == nil {
+			reqs[best] = &message.GetData{}
+		}
+		reqs[best].Items = append(reqs[best].Items, message.InvVect{Type: message.InvBlock, Hash: d.hash})
+	}
+	sm.s.m.blocksInFight.Set(float64(total))
+	sm.mu.Unlock()
+	for p, r := range reqs {
+		p.send(r)
+	}
+}
+
+// wantAnnounced reports whether to fetch an announced block.
+func (sm *syncManager) wantAnnounced(p *Peer, h wire.Hash) bool {
+	if sm.s.chain.HaveBlock(h) {
+		return false
+	}
+	sm.mu.Lock()
+	_, queued := sm.byHash[h]
+	sm.mu.Unlock()
+	return !queued && sm.announced.start(h)
+}
+
+// onBlock takes a block from p: a queued one waits for its turn, any other is processed now.
+func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
+	h := b.Hash()
+	p.known.add(h)
+	sm.mu.Lock()
+	d, queued := sm.byHash[h]
+	if queued && d.block == nil {
+		if d.peer != nil {
+			sm.inflight[d.peer]--
+		}
+		for _, o := range sm.queue { // a delivering peer is not stalling
+			if o.peer == p {
+				o.since = time.Now()
+			}
+		}
+		d.peer, d.block, d.from = nil, b, p
+		sm.mu.Unlock()
+		sm.processReady()
+		sm.schedule()
+		return
+	}
+	sm.mu.Unlock()
+	if queued {
+		return // a duplicate of a block waiting its turn
+	}
+	sm.announced.done(h)
+	sm.procMu.Lock()
+	sm.process(p, b, true)
+	sm.procMu.Unlock()
+}
+
+// processReady connects queued blocks from the head of the queue while they are here.
+func (sm *syncManager) processReady() {
+	sm.procMu.Lock()
+	defer sm.procMu.Unlock()
+	for {
+		sm.mu.Lock()
+		if len(sm.queue) == 0 || sm.queue[0].block == nil {
+			sm.mu.Unlock()
+			return
+		}
+		d := sm.queue[0]
+		sm.queue[0] = nil
+		sm.queue = sm.queue[1:]
+		delete(sm.byHash, d.hash)
+		sm.mu.Unlock()
+		if sm.process(d.from, d.block, false) == chain.RuleBadMerkleRoot {
+			// The header was valid and the body was not its body: ask someone else.
+			sm.mu.Lock()
+			d.tried[d.from.id] = true
+			d.block, d.from = nil, nil
+			sm.queue = append([]*download{d}, sm.queue...)
+			sm.byHash[d.hash] = d
+			sm.mu.Unlock()
+			return
+		}
+	}
+}
+
+// process connects one block from p and scores p if it was invalid; it returns the broken rule.
+func (sm *syncManager) process(p *Peer, b *wire.Block, live bool) chain.Rule {
+	res, err := sm.s.b.ProcessBlock(sm.s.ctx, b)
+	if err != nil {
+		if pts, reason := blockMisbehaviour(err); pts > 0 && p != nil {
+			p.send(&message.Reject{Code: message.RejectInvalid, Reason: err.Error(), Hash: b.Hash()})
+			p.misbehave(pts, reason)
+		}
+		return chain.RuleOf(err)
+	}
+	switch res.Status {
+	case chain.StatusOrphan:
+		// We miss its ancestors: learn the peer's chain from our locator.
+		if p != nil && !p.closed() {
+			sm.startHeaders(p)
+		}
+	case chain.StatusConnected:
+		if live {
+			delay := time.Since(time.Unix(int64(b.Header.Timestamp), 0)).Seconds()
+			sm.s.m.propagation.Observe(max(delay, 0))
+		}
+	}
+	return ""
+}
+
+// notFound: p does not have a block we asked for.
+func (sm *syncManager) notFound(p *Peer, h wire.Hash) {
+	sm.mu.Lock()
+	d, ok := sm.byHash[h]
+	if !ok || d.peer != p {
+		sm.mu.Unlock()
+		sm.announced.done(h)
+		return
+	}
+	sm.inflight[p]--
+	d.peer = nil
+	d.tried[p.id] = true
+	sm.mu.Unlock()
+	sm.schedule()
+}
+
+// peerGone requeues what p had in flight.
+func (sm *syncManager) peerGone(p *Peer) {
+	sm.mu.Lock()
+	for _, d := range sm.queue {
+		if d.peer == p {
+			d.peer = nil
+		}
+	}
+	delete(sm.inflight, p)
+	// Drop queued blocks no connected peer can serve any more.
+	sm.mu.Unlock()
+	sm.pruneUnservable()
+	sm.schedule()
+}
+
+// pruneUnservable drops queued blocks that every connected peer refused: they came from a peer
+// that is gone. Blocks behind them then wait in the orphan pool until a header exchange brings
+// their ancestors.
+func (sm *syncManager) pruneUnservable() {
+	peers := sm.s.peerList()
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	kept := sm.queue[:0]
+	for _, d := range sm.queue {
+		servable := d.block != nil || d.peer != nil
+		for _, q := range peers {
+			if !d.tried[q.id] && q.bestHeight.Load() >= d.height {
+				servable = true
+				break
+			}
+		}
+		if servable {
+			kept = append(kept, d)
+		} else {
+			delete(sm.byHash, d.hash)
+		}
+	}
+	for i := len(kept); i < len(sm.queue); i++ {
+		sm.queue[i] = nil
+	}
+	sm.queue = kept
+}
+
+// checkStalls drops peers that hold requested blocks and deliver nothing, and peers that do not
+// answer getheaders, for Timing.Stall.
+func (sm *syncManager) checkStalls() {
+	limit := sm.s.cfg.Timing.Stall
+	now := time.Now()
+	stalled := map[*Peer]string{}
+	sm.mu.Lock()
+	for _, d := range sm.queue {
+		if d.peer != nil && now.Sub(d.since) > limit {
+			stalled[d.peer] = "stalled: requested blocks not delivered"
+		}
+	}
+	sm.mu.Unlock()
+	for _, p := range sm.s.peerList() {
+		p.hs.mu.Lock()
+		if p.hs.tracker != nil && now.Sub(p.hs.asked) > limit {
+			stalled[p] = "stalled: headers not delivered"
+		}
+		p.hs.mu.Unlock()
+	}
+	for p, why := range stalled {
+		sm.s.log.Warn("dropping stalled peer", "peer", p.id.Short(), "reason", why)
+		p.disconnect(why)
+	}
+	if len(stalled) > 0 {
+		sm.pruneUnservable()
+		sm.schedule()
+	}
+}
+
+// busy reports whether blocks are queued for download.
+func (sm *syncManager) busy() bool {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	return len(sm.queue) > 0
+}
+
+// synced: nothing queued and every peer has sent us its whole header chain, so nothing better
+// is known; a node that found no peer within SyncGrace (the first node of a network) counts as
+// synced.
+func (sm *syncManager) synced() bool {
+	if sm.busy() {
+		return false
+	}
+	peers := sm.s.peerList()
+	if len(peers) == 0 {
+		return time.Since(sm.s.started) > sm.s.cfg.Timing.SyncGrace
+	}
+	for _, p := range peers {
+		if !p.headersDone.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Peer) closed() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
+}
