@@ -96,7 +96,8 @@ type Message interface {
 	decode(r *wire.Reader)
 }
 
-func checksum(payload []byte) [4]byte {
+// Checksum is the frame checksum: the first 4 bytes of SHA-256d of the payload.
+func Checksum(payload []byte) [4]byte {
 	first := sha256.Sum256(payload)
 	second := sha256.Sum256(first[:])
 	return [4]byte(second[:4])
@@ -110,7 +111,7 @@ func Encode(m Message) []byte {
 	payload := out[HeaderSize:]
 	out[0] = byte(m.Type())
 	binary.LittleEndian.PutUint32(out[1:5], uint32(len(payload)))
-	sum := checksum(payload)
+	sum := Checksum(payload)
 	copy(out[5:9], sum[:])
 	return out
 }
@@ -142,7 +143,7 @@ func Read(r io.Reader) (Message, int, error) {
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return nil, HeaderSize, fmt.Errorf("%s payload: %w", t, err)
 	}
-	if checksum(payload) != [4]byte(hdr[5:9]) {
+	if Checksum(payload) != [4]byte(hdr[5:9]) {
 		return nil, HeaderSize + int(length), fmt.Errorf("%s: %w", t, ErrChecksum)
 	}
 	m, err := Decode(t, payload)

@@ -1,0 +1,214 @@
+package p2p_test
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/p2p"
+	"github.com/chainnet/chainnet/internal/p2p/message"
+	"github.com/chainnet/chainnet/internal/wire"
+)
+
+// rawPeer is a hand-driven protocol client: it can be honest up to the byte it is told to break.
+type rawPeer struct {
+	t    *testing.T
+	key  *keys.Key
+	conn *tls.Conn
+}
+
+// dialRaw opens TLS with a fresh key and, unless version is nil, runs the version handshake
+// with it.
+func dialRaw(t *testing.T, target *tnode, key *keys.Key, version *message.Version) (*rawPeer, error) {
+	t.Helper()
+	if key == nil {
+		var err error
+		if key, err = keys.Generate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf, err := p2p.TLSConfig(key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.DialTimeout("tcp", target.addr(), 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn := tls.Client(raw, conf)
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	if err := conn.Handshake(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	p := &rawPeer{t: t, key: key, conn: conn}
+	if version == nil {
+		return p, nil
+	}
+	if _, err := message.Write(conn, version); err != nil {
+		return nil, err
+	}
+	m, _, err := message.Read(conn)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := m.(*message.Version); !ok {
+		conn.Close()
+		return nil, fmt.Errorf("want version, got %s", m.Type())
+	}
+	if _, err := message.Write(conn, &message.Verack{}); err != nil {
+		return nil, err
+	}
+	if m, _, err = message.Read(conn); err != nil {
+		return nil, err
+	}
+	if _, ok := m.(*message.Verack); !ok {
+		conn.Close()
+		return nil, fmt.Errorf("want verack, got %s", m.Type())
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return p, nil
+}
+
+func honestVersion(tn *tnode) *message.Version {
+	p := tn.n.Chain().Params()
+	return &message.Version{Protocol: message.ProtocolVersion, NetworkID: p.NetworkID, GenesisHash: p.GenesisHash,
+		Role: message.RoleValidator, Nonce: 42}
+}
+
+// closedByPeer waits until the node closes the connection.
+func (p *rawPeer) closedByPeer(d time.Duration) bool {
+	_ = p.conn.SetReadDeadline(time.Now().Add(d))
+	for {
+		if _, _, err := message.Read(p.conn); err != nil {
+			ne, ok := err.(net.Error)
+			return !(ok && ne.Timeout())
+		}
+	}
+}
+
+// TestHostilePeers: garbage, malformed, oversized and truncated frames, a wrong genesis and an
+// inventory flood. The node survives each, scores and bans the offenders, refuses banned keys
+// at the TLS handshake, and keeps serving its honest peer.
+func TestHostilePeers(t *testing.T) {
+	gen := writeGenesis(t)
+	target := startNode(t, gen, "")
+	honest := startNode(t, gen, "")
+	honest.connect(target)
+	waitFor(t, 5*time.Second, "honest peer connected", func() bool { return target.srv.PeerCount() == 1 })
+
+	// Plain garbage instead of TLS.
+	raw, err := net.Dial("tcp", target.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = raw.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff\x13garbage"))
+	raw.Close()
+
+	// A wrong genesis is refused at the version handshake.
+	v := honestVersion(target)
+	v.GenesisHash = wire.Hash{1}
+	if _, err := dialRaw(t, target, nil, v); err == nil {
+		t.Fatal("a peer with another genesis completed the handshake")
+	}
+	waitFor(t, 2*time.Second, "wrong-genesis refusal counted", func() bool {
+		return metric(t, target, "chainnode_p2p_handshakes_refused_total", "reason", "wrong-genesis") == 1
+	})
+
+	frames := map[string][]byte{
+		"unknown type": {0xEE, 0, 0, 0, 0, 0x5d, 0xf6, 0xe0, 0xe2},
+		"bad checksum": append([]byte{byte(message.TypePing), 8, 0, 0, 0, 1, 2, 3, 4}, make([]byte, 8)...),
+		"oversized":    oversizedHeader(),
+		"bad payload":  badPayloadFrame(),
+	}
+	for name, frame := range frames {
+		p, err := dialRaw(t, target, nil, honestVersion(target))
+		if err != nil {
+			t.Fatalf("%s: handshake: %v", name, err)
+		}
+		if _, err := p.conn.Write(frame); err != nil {
+			t.Fatalf("%s: write: %v", name, err)
+		}
+		if !p.closedByPeer(3 * time.Second) {
+			t.Fatalf("%s: the node kept the connection", name)
+		}
+		// Banned: the same key is refused at the TLS handshake from now on.
+		if again, err := dialRaw(t, target, p.key, honestVersion(target)); err == nil {
+			if !again.closedByPeer(2 * time.Second) {
+				t.Fatalf("%s: a banned key completed a new handshake", name)
+			}
+		}
+	}
+	if bans := metric(t, target, "chainnode_p2p_bans_total"); bans < float64(len(frames)) {
+		t.Fatalf("want ≥ %d bans, got %v", len(frames), bans)
+	}
+
+	// Truncated frame, then the connection drops: a warning, not a ban (it may be the network).
+	p, err := dialRaw(t, target, nil, honestVersion(target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = p.conn.Write(message.Encode(&message.Ping{Nonce: 1})[:10])
+	p.conn.Close()
+	waitFor(t, 2*time.Second, "truncated frame scored", func() bool {
+		return metric(t, target, "chainnode_p2p_misbehaviour_total", "reason", "truncated-frame") == 1
+	})
+	if again, err := dialRaw(t, target, p.key, honestVersion(target)); err != nil {
+		t.Fatalf("a peer whose connection was cut mid-frame must not be banned: %v", err)
+	} else {
+		again.conn.Close()
+	}
+
+	// Inventory flood: 5 × 50,000 announcements outrun the rate limit.
+	p, err = dialRaw(t, target, nil, honestVersion(target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &message.Inv{}
+	for i := 0; i < message.MaxInv; i++ {
+		var h wire.Hash
+		binary.LittleEndian.PutUint64(h[:], uint64(i)+1)
+		inv.Items = append(inv.Items, message.InvVect{Type: message.InvTx, Hash: h})
+	}
+	frame := message.Encode(inv)
+	for i := 0; i < 6; i++ {
+		if _, err := p.conn.Write(frame); err != nil {
+			break
+		}
+	}
+	if !p.closedByPeer(5 * time.Second) {
+		t.Fatal("an inv flooder was not disconnected")
+	}
+	if metric(t, target, "chainnode_p2p_misbehaviour_total", "reason", "inv-flood") < 1 {
+		t.Fatal("inv flood not counted")
+	}
+
+	// Through all of it the honest peer stayed connected and still gets blocks.
+	b := target.mine()
+	waitFor(t, 5*time.Second, "honest peer receives the next block", func() bool { return honest.tip() == b.Hash() })
+	if target.srv.PeerCount() < 1 {
+		t.Fatal("honest peer dropped")
+	}
+}
+
+func oversizedHeader() []byte {
+	f := make([]byte, message.HeaderSize)
+	f[0] = byte(message.TypePing)
+	binary.LittleEndian.PutUint32(f[1:5], 1<<20)
+	return f
+}
+
+// badPayloadFrame is a well-checksummed addr frame whose count runs past its payload.
+func badPayloadFrame() []byte {
+	payload := []byte{0x05} // five addresses, none present
+	f := make([]byte, message.HeaderSize, message.HeaderSize+len(payload))
+	f[0] = byte(message.TypeAddr)
+	binary.LittleEndian.PutUint32(f[1:5], uint32(len(payload)))
+	sum := message.Checksum(payload)
+	copy(f[5:9], sum[:])
+	return append(f, payload...)
+}
