@@ -1,43 +1,40 @@
 #!/usr/bin/env bash
 # make demo: start the most complete working network this machine can run.
 #
-# Today that is a single mining chainnode with a funded account, a transfer sent with chainctl and
-# mined, and the node left running (Ctrl-C stops it; DEMO_SECONDS=N stops it after N seconds).
-# The multi-node devnet and the kind cluster replace this as their issues land.
+# Today that is `chainnode devnet`: four mining validators (real chainnode processes on
+# 127.0.0.1, mutual TLS between them), a transfer sent with chainctl to one node and seen mined
+# on another, then the network left running (Ctrl-C stops it; DEMO_SECONDS=N stops it after N
+# seconds). Running it again resumes the same chain. The kind cluster replaces this when its
+# issue lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory build >/dev/null
-DIR=${DEMO_DIR:-.devnet/single}
-API=${DEMO_API:-127.0.0.1:8545}
-export CHAINCTL_NODE="http://$API"
-mkdir -p "$DIR"
+DIR=${DEMO_DIR:-.devnet/demo}
+NODES=${DEMO_NODES:-4}
+MEMBERSHIP=${DEMO_MEMBERSHIP:-public}
 cn=bin/chainnode; ctl=bin/chainctl
 
-if [[ ! -f $DIR/genesis.json ]]; then
-  $ctl keys new --out "$DIR/alice.json" >/dev/null
-  $ctl keys new --out "$DIR/bob.json" >/dev/null
-  alice=$($ctl keys show "$DIR/alice.json" -o json | sed -n 's/.*"address": "\(.*\)".*/\1/p')
-  # Difficulty of ~2 s of hashing on this machine's cores at ~6 MH/s each: LWMA retargets from there.
-  $cn genesis --out "$DIR/genesis.json" --network-id demo --target-block-time 5 \
-    --initial-difficulty $(( $(nproc) * 6000000 * 2 )) --alloc "$alice=1000000000"
-fi
+$cn devnet --dir "$DIR" --nodes "$NODES" --membership "$MEMBERSHIP" >"$DIR.out" 2>&1 &
+devnet_pid=$!
+trap 'kill -INT $devnet_pid 2>/dev/null; wait $devnet_pid 2>/dev/null; echo "devnet stopped; chain kept in $DIR (make demo resumes it)"' EXIT
+for _ in $(seq 100); do [[ -f $DIR/devnet.json ]] && $ctl --devnet "$DIR" status -o json 2>/dev/null | grep -q '"height"' && break; sleep 0.2; done
+cat "$DIR.out"
+api() { sed -n 's/.*"api": "\(.*\)".*/\1/p' "$DIR/devnet.json" | sed -n "$1p"; }
+height() { $ctl --node "$(api 1)" status -o json | sed -n 's/.*"height": \([0-9]*\).*/\1/p'; }
+start=$(height)
+echo; echo "Waiting for two new blocks..."
+while (( $(height) < start + 2 )); do sleep 1; done
+echo; echo "\$ chainctl --devnet $DIR status"; $ctl --devnet "$DIR" status
+
 bob=$($ctl keys show "$DIR/bob.json" -o json | sed -n 's/.*"address": "\(.*\)".*/\1/p')
-
-$cn run --data-dir "$DIR/data" --genesis "$DIR/genesis.json" --api-addr "$API" --mine >"$DIR/node.log" 2>&1 &
-node_pid=$!
-trap 'kill $node_pid 2>/dev/null; wait $node_pid 2>/dev/null; echo "node stopped; chain kept in $DIR (run make demo again to resume)"' EXIT
-for _ in $(seq 50); do $ctl status >/dev/null 2>&1 && break; sleep 0.2; done
-start=$($ctl status -o json | sed -n 's/.*"height": \([0-9]*\).*/\1/p')
-echo "chainnode is mining (log: $DIR/node.log, API: http://$API). Waiting for two new blocks..."
-while (( $($ctl status -o json | sed -n 's/.*"height": \([0-9]*\).*/\1/p') < start + 2 )); do sleep 1; done
-
-echo; echo "\$ chainctl send --to $bob --amount 2500 --fee 10 --key $DIR/alice.json"
-$ctl send --to "$bob" --amount 2500 --fee 10 --key "$DIR/alice.json"
-until $ctl balance "$bob" | grep -qv 'balance 0 '; do sleep 1; done
-echo; echo "\$ chainctl balance $bob"; $ctl balance "$bob"
-echo; echo "\$ chainctl status"; $ctl status
+echo; echo "\$ chainctl --node $(api 1) send --to $bob --amount 2500 --fee 10 --key $DIR/alice.json"
+$ctl --node "$(api 1)" send --to "$bob" --amount 2500 --fee 10 --key "$DIR/alice.json"
+last=$(api "$NODES")
+until $ctl --node "$last" balance "$bob" | grep -qv 'balance 0 '; do sleep 1; done
+echo; echo "\$ chainctl --node $last balance $bob   # mined by some validator, seen by the last node"
+$ctl --node "$last" balance "$bob"
 echo
-echo "Try: bin/chainctl status | bin/chainctl block 1 | curl -s http://$API/metrics | grep chainnode_chain"
+echo "Try: bin/chainctl --devnet $DIR status | bin/chainctl --node $(api 1) block 1 | curl -s $(api 1)/v1/peers"
 if [[ -n ${DEMO_SECONDS:-} ]]; then sleep "$DEMO_SECONDS"; exit 0; fi
-echo "Ctrl-C stops the node."
-wait $node_pid
+echo "Ctrl-C stops the devnet."
+wait $devnet_pid

@@ -127,6 +127,9 @@ func newStatusCommand(g *globals) *cobra.Command {
 		Short: "Show a node's status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if g.devnet != "" {
+				return devnetStatus(cmd.Context(), g, cmd.OutOrStdout())
+			}
 			var st api.Status
 			if err := newClient(g.node).do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
 				return err

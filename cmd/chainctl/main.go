@@ -26,6 +26,7 @@ func main() {
 type globals struct {
 	node   string
 	output string
+	devnet string // a devnet directory: status covers all its nodes
 }
 
 func newRootCommand() *cobra.Command {
@@ -46,6 +47,7 @@ func newRootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.node, "node", envOr("CHAINCTL_NODE", "http://127.0.0.1:8545"), "node API URL (env CHAINCTL_NODE)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output: text or json")
+	pf.StringVar(&g.devnet, "devnet", "", "a `chainnode devnet` directory: status shows every node of it")
 	root.AddCommand(newKeysCommand(g), newSendCommand(g), newStatusCommand(g), newBlockCommand(g), newBalanceCommand(g))
 	for _, mk := range extraCommands {
 		root.AddCommand(mk(g))
