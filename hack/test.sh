@@ -17,3 +17,9 @@ go vet ./...
 
 echo "== go test"
 go test -count=1 ${GOTEST_FLAGS:-} ./...
+
+# Multi-host scenarios (one Docker container per node, partitions by Docker networks). The test
+# skips itself where there is no Docker engine.
+echo "== go test -tags multihost (needs a Docker engine)"
+go vet -tags multihost ./test/multihost/
+go test -count=1 -tags multihost -timeout 15m ${GOTEST_FLAGS:-} ./test/multihost/

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +72,8 @@ func newRunCommand() *cobra.Command {
 	f.IntVar(&cfg.MaxOutbound, "max-outbound", 8, "target outbound connections")
 	f.IntVar(&cfg.MaxInbound, "max-inbound", 117, "maximum inbound connections")
 	f.StringVar(&cfg.AdvertiseAddr, "advertise-addr", "", "P2P address peers should dial, e.g. the pod's stable DNS name and port (shared in the handshake)")
+	f.DurationVar(&cfg.PingInterval, "ping-interval", 30*time.Second, "P2P keepalive ping interval")
+	f.DurationVar(&cfg.PeerTimeout, "peer-timeout", 90*time.Second, "disconnect a peer silent for this long (it must answer pings)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

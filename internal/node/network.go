@@ -16,6 +16,12 @@ func (n *Node) Store() *store.DB { return n.db }
 // zero for the defaults. On a permissioned network it loads the permission file, which the
 // network then reloads on change.
 func (n *Node) AttachP2P(timing p2p.Timing) (*p2p.Server, error) {
+	if timing.PingInterval == 0 {
+		timing.PingInterval = n.cfg.PingInterval
+	}
+	if timing.IdleTimeout == 0 {
+		timing.IdleTimeout = n.cfg.PeerTimeout
+	}
 	var watcher *permissions.Watcher
 	if n.chain.Params().Membership.Permissioned() || n.cfg.PermissionsPath != "" {
 		if n.cfg.PermissionsPath == "" {

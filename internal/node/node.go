@@ -50,8 +50,11 @@ type Config struct {
 	MaxInbound      int
 	// AdvertiseAddr is the P2P address peers should dial (e.g. the pod's stable DNS name).
 	AdvertiseAddr string
-	Version       string
-	Logger        *slog.Logger
+	// PingInterval and PeerTimeout tune dead-peer detection (zero: 30 s and 90 s).
+	PingInterval time.Duration
+	PeerTimeout  time.Duration
+	Version      string
+	Logger       *slog.Logger
 }
 
 // Network is the P2P layer as the node sees it: blocks and transactions flow in through

@@ -68,7 +68,7 @@ type Config struct {
 type Timing struct {
 	Handshake     time.Duration // whole TLS + version exchange
 	PingInterval  time.Duration
-	IdleTimeout   time.Duration // no message at all from a peer for this long: disconnect
+	IdleTimeout   time.Duration // no message at all from a peer (which must answer pings) for this long: disconnect
 	Stall         time.Duration // a peer with blocks in flight that delivers nothing for this long is dropped
 	DialInterval  time.Duration // connection manager tick
 	DNSInterval   time.Duration
@@ -84,7 +84,7 @@ func DefaultTiming() Timing {
 	return Timing{
 		Handshake:     10 * time.Second,
 		PingInterval:  30 * time.Second,
-		IdleTimeout:   3 * time.Minute,
+		IdleTimeout:   90 * time.Second,
 		Stall:         2 * time.Minute,
 		DialInterval:  2 * time.Second,
 		DNSInterval:   30 * time.Second,
