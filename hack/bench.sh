@@ -14,3 +14,9 @@ echo "== reopening a store of 100,000 blocks"
 run 'BenchmarkReopen100k$' 1x ./internal/chain
 echo "== header hashing micro-benchmarks"
 run 'BenchmarkHash' 1s ./internal/pow
+echo "== P2P: block propagation p50/p99 on loopback (baseline: one hop, same run)"
+run 'BenchmarkPropagation$' 1x ./internal/p2p
+echo "== P2P: sync of 10,000 blocks from one peer and from four"
+run 'BenchmarkSync10k$' 1x ./internal/p2p
+echo "== P2P: memory of an idle node and of 100 peer connections"
+run 'BenchmarkMemory$' 1x ./internal/p2p

@@ -16,14 +16,14 @@ import (
 
 // rawPeer is a hand-driven protocol client: it can be honest up to the byte it is told to break.
 type rawPeer struct {
-	t    *testing.T
+	t    testing.TB
 	key  *keys.Key
 	conn *tls.Conn
 }
 
 // dialRaw opens TLS with a fresh key and, unless version is nil, runs the version handshake
 // with it.
-func dialRaw(t *testing.T, target *tnode, key *keys.Key, version *message.Version) (*rawPeer, error) {
+func dialRaw(t testing.TB, target *tnode, key *keys.Key, version *message.Version) (*rawPeer, error) {
 	t.Helper()
 	if key == nil {
 		var err error
