@@ -69,7 +69,7 @@ type cluster struct {
 	apis  map[string]string
 }
 
-func (c *cluster) name(i int) string { return fmt.Sprintf("cn-%s-n%d", c.id, i) }
+func (c *cluster) name(i int) string   { return fmt.Sprintf("cn-%s-n%d", c.id, i) }
 func (c *cluster) net(n string) string { return fmt.Sprintf("cn-%s-%s", c.id, n) }
 
 // start runs node i on the "all" network, mining if asked, bootstrapping to every other node.
