@@ -68,33 +68,7 @@ func (c *Chain) ValidateHeaders(headers []wire.Header) (*big.Int, error) {
 	if len(headers) == 0 {
 		return nil, fmt.Errorf("validate headers: none given")
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	prev, ok := c.index[headers[0].PrevHash]
-	if !ok {
-		return nil, fmt.Errorf("header %s: %w", headers[0].Hash(), ErrUnknownParent)
-	}
-	for i := range headers {
-		h := &headers[i]
-		if h.PrevHash != prev.hash {
-			return nil, fmt.Errorf("header %d (%s): %w", i, h.Hash(), ErrNotContiguous)
-		}
-		if prev.status == statusInvalid {
-			return nil, ruleErr(RuleInvalidAncestor, "header %s builds on invalid block %s", h.Hash(), prev.hash)
-		}
-		if err := c.checkHeaderSanity(h); err != nil {
-			return nil, err
-		}
-		if err := c.checkHeaderContext(h, prev); err != nil {
-			return nil, err
-		}
-		if known, ok := c.index[h.Hash()]; ok {
-			prev = known
-		} else {
-			prev = newNode(*h, prev)
-		}
-	}
-	return new(big.Int).Set(prev.work), nil
+	return c.NewHeaderTracker().Add(headers)
 }
 
 func (c *Chain) checkHeaderSanity(h *wire.Header) error {
