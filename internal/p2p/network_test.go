@@ -2,11 +2,13 @@ package p2p_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/node"
 	"github.com/chainnet/chainnet/internal/wire"
 )
 
@@ -133,3 +135,16 @@ func TestRestartReconnectsFromPeerTable(t *testing.T) {
 }
 
 var _ = keys.Generate
+
+// TestDNSSeedDiscovery: a node given only a DNS name (as a headless Service would be) resolves
+// it, dials the addresses on the seed's port, and joins; the name is re-resolved, so a node that
+// starts listening later is found too.
+func TestDNSSeedDiscovery(t *testing.T) {
+	gen := writeGenesis(t)
+	a := startNode(t, gen, "")
+	_, port, _ := net.SplitHostPort(a.addr())
+	b := startNode(t, gen, "", func(c *node.Config) { c.DNSSeeds = []string{"localhost:" + port} })
+	waitFor(t, 5*time.Second, "b found a through the DNS seed", func() bool { return b.srv.PeerCount() == 1 })
+	blk := a.mine()
+	waitFor(t, 5*time.Second, "block relayed", func() bool { return b.tip() == blk.Hash() })
+}

@@ -73,7 +73,8 @@ func (c *cluster) name(i int) string   { return fmt.Sprintf("cn-%s-n%d", c.id, i
 func (c *cluster) net(n string) string { return fmt.Sprintf("cn-%s-%s", c.id, n) }
 
 // start runs node i on the "all" network, mining if asked, bootstrapping to every other node.
-func (c *cluster) start(i, total int, mine bool) {
+// The shared directory c.dir/shared (genesis, permission file) is mounted at /etc/chainnet.
+func (c *cluster) start(i, total int, mine bool, extra ...string) {
 	name := c.name(i)
 	data := filepath.Join(c.dir, name)
 	if err := os.MkdirAll(data, 0o755); err != nil {
@@ -81,9 +82,9 @@ func (c *cluster) start(i, total int, mine bool) {
 	}
 	args := []string{"run", "-d", "--name", name, "--hostname", name, "--network", c.net("all"),
 		"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-		"-v", data + ":/data", "-v", filepath.Join(c.dir, "genesis.json") + ":/genesis.json:ro",
+		"-v", data + ":/data", "-v", filepath.Join(c.dir, "shared") + ":/etc/chainnet:ro",
 		c.image,
-		"run", "--data-dir", "/data", "--genesis", "/genesis.json", "--api-addr", "0.0.0.0:8545",
+		"run", "--data-dir", "/data", "--genesis", "/etc/chainnet/genesis.json", "--api-addr", "0.0.0.0:8545",
 		"--p2p-addr", "0.0.0.0:9333", "--advertise-addr", name + ":9333", "--ping-interval", "1s", "--peer-timeout", "4s"}
 	for j := 0; j < total; j++ {
 		if j != i {
@@ -93,6 +94,7 @@ func (c *cluster) start(i, total int, mine bool) {
 	if mine {
 		args = append(args, "--mine", "--miner-threads", "1")
 	}
+	args = append(args, extra...)
 	docker(c.t, args...)
 	c.names = append(c.names, name)
 	c.refreshAPI(name)
@@ -163,17 +165,16 @@ func (c *cluster) logs() {
 	}
 }
 
-// TestPartitionHealAndKillDuringSync runs six nodes on separate container IPs: it partitions
-// them 3+3 with both sides mining (the left side with three miners, the right with one), sends
-// a transfer on the right, heals, and checks that every node ends on the side with more work
-// and that the transfer, orphaned by the reorganisation, returns to the mempool and is mined on
-// the winning chain. Then it kills a node with SIGKILL during its catch-up, restarts it, and
-// checks it catches up.
-func TestPartitionHealAndKillDuringSync(t *testing.T) {
+// newCluster creates the test's Docker networks (all, left, right) and removes them and every
+// container at the end, dumping node logs on failure.
+func newCluster(t *testing.T) *cluster {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("no Docker engine")
 	}
 	c := &cluster{t: t, id: fmt.Sprintf("%x", rand.Uint32()), image: image(t), dir: t.TempDir(), apis: map[string]string{}}
+	if err := os.MkdirAll(filepath.Join(c.dir, "shared"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []string{"all", "left", "right"} {
 		docker(t, "network", "create", c.net(n))
 	}
@@ -188,12 +189,22 @@ func TestPartitionHealAndKillDuringSync(t *testing.T) {
 			_ = exec.Command("docker", "network", "rm", c.net(n)).Run()
 		}
 	})
+	return c
+}
 
+// TestPartitionHealAndKillDuringSync runs six nodes on separate container IPs: it partitions
+// them 3+3 with both sides mining (the left side with three miners, the right with one), sends
+// a transfer on the right, heals, and checks that every node ends on the side with more work
+// and that the transfer, orphaned by the reorganisation, returns to the mempool and is mined on
+// the winning chain. Then it kills a node with SIGKILL during its catch-up, restarts it, and
+// checks it catches up.
+func TestPartitionHealAndKillDuringSync(t *testing.T) {
+	c := newCluster(t)
 	g := chaintest.Genesis(t)
 	g.NetworkID, g.Timestamp = "multihost", uint64(time.Now().Unix())
 	g.Consensus = genesis.DefaultConsensus()
 	g.Consensus.TargetBlockTimeSeconds, g.Consensus.InitialDifficulty = 2, 2_000_000
-	nodetest.WriteGenesis(t, c.dir, g)
+	nodetest.WriteGenesis(t, filepath.Join(c.dir, "shared"), g)
 	params, err := g.Params()
 	if err != nil {
 		t.Fatal(err)
