@@ -15,6 +15,14 @@ if [[ -n "$unformatted" ]]; then
 fi
 go vet ./...
 
+if [[ -x bin/controller-gen && -x bin/kustomize ]]; then
+  echo "== generated code and manifests are up to date; config/default renders"
+  make --no-print-directory manifests generate >/dev/null
+  git diff --exit-code -- config/crd config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go
+  bin/kustomize build config/default >/dev/null
+  bin/kustomize build config/samples >/dev/null
+fi
+
 echo "== go test"
 go test -count=1 ${GOTEST_FLAGS:-} ./...
 

@@ -1,0 +1,374 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Membership says who may join a network.
+// +kubebuilder:validation:Enum=public;consortium;private
+type Membership string
+
+const (
+	// Public: anyone may connect and mine.
+	Public Membership = "public"
+	// Consortium: only the listed organizations' nodes connect and only their miners produce blocks.
+	Consortium Membership = "consortium"
+	// Private: a consortium of one organization.
+	Private Membership = "private"
+)
+
+// MaxNodesPerRole bounds validators (and observers) per organization: each StatefulSet mounts
+// one optional key Secret per possible ordinal, so scaling never changes the pod template.
+const MaxNodesPerRole = 32
+
+// ChainNetworkSpec is the desired network.
+// +kubebuilder:validation:XValidation:rule="self.membership != 'private' || size(self.organizations) == 1",message="spec.organizations: private networks have exactly one organization",fieldPath=".organizations"
+// +kubebuilder:validation:XValidation:rule="self.organizations.exists(o, o.validators > 0)",message="spec.organizations: at least one validator is required to mine",fieldPath=".organizations"
+// +kubebuilder:validation:XValidation:rule="self.membership == 'public' || self.organizations.all(o, o.name != 'default')",message="spec.organizations[].name: consortium and private organizations must be named",fieldPath=".organizations"
+// +kubebuilder:validation:XValidation:rule="self.membership != 'public' || !has(self.externalPeers) || self.externalPeers.all(p, !has(p.organization))",message="spec.externalPeers[].organization: only permissioned networks have organizations",fieldPath=".externalPeers"
+type ChainNetworkSpec struct {
+	// Membership is public, consortium or private. It cannot change after creation.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.membership is immutable"
+	Membership Membership `json:"membership"`
+
+	// Organizations run the nodes: each gets one StatefulSet of validators (mining nodes) and one
+	// of observers (non-mining nodes that follow the chain and serve reads). A public network may
+	// use a single organization named "default".
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Organizations []Organization `json:"organizations"`
+
+	// Consensus parameters. They are part of the genesis, so they cannot change after creation.
+	// +kubebuilder:default={}
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.consensus is immutable: the chain's identity (its genesis hash) depends on it"
+	// +optional
+	Consensus Consensus `json:"consensus"`
+
+	// Genesis allocations. Immutable, like Consensus.
+	// +kubebuilder:default={}
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.genesis is immutable: the chain's identity (its genesis hash) depends on it"
+	// +optional
+	Genesis GenesisSpec `json:"genesis"`
+
+	// Image of chainnode.
+	// +kubebuilder:default="chainnet/chainnode:0.1.0"
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy of the node containers.
+	// +kubebuilder:default=IfNotPresent
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// Service exposes the nodes' HTTP API to clients.
+	// +kubebuilder:default={}
+	// +optional
+	Service ServiceSpec `json:"service"`
+
+	// ExternalPeers are nodes outside this cluster (a consortium spread over several clusters):
+	// they are added as bootstrap peers and, in permissioned networks, as members of their
+	// organization; NetworkPolicies admit them to the P2P port.
+	// +listType=map
+	// +listMapKey=nodeId
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	ExternalPeers []ExternalPeer `json:"externalPeers,omitempty"`
+
+	// Monitoring integrations.
+	// +optional
+	Monitoring Monitoring `json:"monitoring,omitempty"`
+
+	// Paused stops reconciliation (status included) until it is false again.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+}
+
+// Organization is one member of the network and its nodes.
+type Organization struct {
+	// Name of the organization: a DNS label of at most 20 characters.
+	// +kubebuilder:default=default
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=20
+	Name string `json:"name"`
+
+	// Validators is the number of mining nodes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=32
+	// +kubebuilder:default=1
+	// +optional
+	Validators int32 `json:"validators"`
+
+	// Observers is the number of non-mining nodes; they attach to validators, their own
+	// organization's first.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=32
+	// +optional
+	Observers int32 `json:"observers,omitempty"`
+
+	// MinerThreads per validator.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	// +kubebuilder:default=1
+	// +optional
+	MinerThreads int32 `json:"minerThreads,omitempty"`
+
+	// Resources of each node container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Storage of each node's chain data.
+	// +kubebuilder:default={}
+	// +optional
+	Storage StorageSpec `json:"storage"`
+
+	// NodeSelector, Tolerations and Affinity schedule the organization's pods. Without an
+	// affinity, pods of one StatefulSet prefer different nodes.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+}
+
+// StorageSpec sizes the PersistentVolumeClaim of each node.
+type StorageSpec struct {
+	// Size of each node's volume.
+	// +kubebuilder:default="1Gi"
+	// +optional
+	Size *resource.Quantity `json:"size,omitempty"`
+	// StorageClassName of the claims; empty: the cluster's default class.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// Consensus holds the chain's consensus parameters (see the node contract).
+type Consensus struct {
+	// TargetBlockTimeSeconds the difficulty retarget aims at.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600
+	// +optional
+	TargetBlockTimeSeconds int64 `json:"targetBlockTimeSeconds,omitempty"`
+	// InitialDifficulty is the expected number of hashes for the first blocks.
+	// +kubebuilder:default=20000000
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	InitialDifficulty int64 `json:"initialDifficulty,omitempty"`
+	// BlockReward in base units, halved every HalvingInterval blocks.
+	// +kubebuilder:default=5000000000
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	BlockReward int64 `json:"blockReward,omitempty"`
+	// HalvingInterval in blocks.
+	// +kubebuilder:default=210000
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	HalvingInterval int64 `json:"halvingInterval,omitempty"`
+	// MaxBlockSize in bytes.
+	// +kubebuilder:default=1048576
+	// +kubebuilder:validation:Minimum=4096
+	// +kubebuilder:validation:Maximum=33554432
+	// +optional
+	MaxBlockSize int64 `json:"maxBlockSize,omitempty"`
+}
+
+// GenesisSpec holds the genesis allocations.
+type GenesisSpec struct {
+	// Alloc funds accounts in the genesis block.
+	// +listType=map
+	// +listMapKey=address
+	// +kubebuilder:validation:MaxItems=1000
+	// +optional
+	Alloc []Alloc `json:"alloc,omitempty"`
+}
+
+// Alloc is one genesis balance.
+type Alloc struct {
+	// Address is a 40-hex-digit account address.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	Address string `json:"address"`
+	// Balance in base units.
+	// +kubebuilder:validation:Minimum=1
+	Balance int64 `json:"balance"`
+}
+
+// ServiceSpec shapes the client Service.
+type ServiceSpec struct {
+	// Type of the client Service.
+	// +kubebuilder:default=ClusterIP
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	// +optional
+	Type corev1.ServiceType `json:"type,omitempty"`
+	// APIPort is the HTTP API port.
+	// +kubebuilder:default=8545
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	APIPort int32 `json:"apiPort,omitempty"`
+	// P2PPort is the peer-to-peer port.
+	// +kubebuilder:default=9333
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	P2PPort int32 `json:"p2pPort,omitempty"`
+	// Annotations of the client Service (e.g. for a cloud load balancer).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ExternalPeer is a node outside the cluster.
+type ExternalPeer struct {
+	// Address is host:port of its P2P endpoint.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$`
+	Address string `json:"address"`
+	// NodeID is its 64-hex-digit public key.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	NodeID string `json:"nodeId"`
+	// Organization it belongs to (permissioned networks); it is listed as a validator of it.
+	// +optional
+	Organization string `json:"organization,omitempty"`
+	// MinerKey is its 64-hex-digit miner key, listed among its organization's miners.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{64}$`
+	// +optional
+	MinerKey string `json:"minerKey,omitempty"`
+	// CIDR the peer connects from, admitted by the NetworkPolicy (e.g. 203.0.113.7/32).
+	// +optional
+	CIDR string `json:"cidr,omitempty"`
+}
+
+// Monitoring integrations.
+type Monitoring struct {
+	// ServiceMonitor creates a prometheus-operator ServiceMonitor when its CRD exists.
+	// +optional
+	ServiceMonitor bool `json:"serviceMonitor,omitempty"`
+}
+
+// Condition types.
+const (
+	ConditionReady       = "Ready"
+	ConditionProgressing = "Progressing"
+	ConditionDegraded    = "Degraded"
+)
+
+// ChainNetworkStatus tells whether the network works and, if not, why.
+type ChainNetworkStatus struct {
+	// ObservedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready, Progressing, Degraded.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// GenesisHash identifies the chain.
+	// +optional
+	GenesisHash string `json:"genesisHash,omitempty"`
+	// PermissionsVersion is the version of the permission file in force (permissioned networks).
+	// +optional
+	PermissionsVersion int64 `json:"permissionsVersion,omitempty"`
+	// Nodes is "ready/desired", for kubectl get.
+	// +optional
+	Nodes string `json:"nodes,omitempty"`
+	// ReadyNodes and DesiredNodes count pods.
+	// +optional
+	ReadyNodes int32 `json:"readyNodes,omitempty"`
+	// +optional
+	DesiredNodes int32 `json:"desiredNodes,omitempty"`
+	// Organizations' ready counts.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Organizations []OrganizationStatus `json:"organizations,omitempty"`
+	// Chain figures read from the nodes' /v1/status when reachable.
+	// +optional
+	Chain *ChainStatus `json:"chain,omitempty"`
+}
+
+// OrganizationStatus counts an organization's nodes.
+type OrganizationStatus struct {
+	Name            string `json:"name"`
+	Validators      int32  `json:"validators"`
+	ReadyValidators int32  `json:"readyValidators"`
+	Observers       int32  `json:"observers"`
+	ReadyObservers  int32  `json:"readyObservers"`
+}
+
+// ChainStatus is what the nodes say of the chain.
+type ChainStatus struct {
+	// BestHeight is the highest height any reachable node reports.
+	BestHeight int64 `json:"bestHeight"`
+	// CommonHeight is the lowest height of the reachable nodes: where agreement is checked.
+	CommonHeight int64 `json:"commonHeight"`
+	// Agree is true when every reachable node has the same block at CommonHeight.
+	Agree bool `json:"agree"`
+	// HashRate is the network's total hashes per second.
+	HashRate int64 `json:"hashRate"`
+	// Nodes are the per-node figures.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+}
+
+// NodeStatus is one node's view.
+type NodeStatus struct {
+	Name      string `json:"name"`
+	Reachable bool   `json:"reachable"`
+	// +optional
+	Height int64 `json:"height,omitempty"`
+	// +optional
+	BestHash string `json:"bestHash,omitempty"`
+	// +optional
+	Peers int32 `json:"peers,omitempty"`
+	// +optional
+	Synced bool `json:"synced,omitempty"`
+	// +optional
+	HashRate int64 `json:"hashRate,omitempty"`
+}
+
+// ChainNetwork is a proof-of-work blockchain network run by the operator.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=cn,categories=chainnet
+// +kubebuilder:printcolumn:name="Membership",type=string,JSONPath=`.spec.membership`
+// +kubebuilder:printcolumn:name="Nodes",type=string,JSONPath=`.status.nodes`
+// +kubebuilder:printcolumn:name="Height",type=integer,JSONPath=`.status.chain.bestHeight`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ChainNetwork struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ChainNetworkSpec   `json:"spec,omitempty"`
+	Status ChainNetworkStatus `json:"status,omitempty"`
+}
+
+// ChainNetworkList lists ChainNetworks.
+// +kubebuilder:object:root=true
+type ChainNetworkList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ChainNetwork `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ChainNetwork{}, &ChainNetworkList{})
+}
+
+// Nodes counts the desired pods.
+func (s *ChainNetworkSpec) Nodes() int32 {
+	var n int32
+	for _, o := range s.Organizations {
+		n += o.Validators + o.Observers
+	}
+	return n
+}

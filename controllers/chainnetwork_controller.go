@@ -1,0 +1,131 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+)
+
+// StatusRefresh is how often a network's status is recomputed from its nodes without any event.
+const StatusRefresh = 30 * time.Second
+
+// ChainNetworkReconciler turns a ChainNetwork into the objects that run it.
+type ChainNetworkReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	// Nodes reads a node's /v1/status; nil skips chain figures.
+	Nodes NodeStatusReader
+	// Reconciles counts Reconcile calls (for the scale benchmark).
+	Reconciles func()
+}
+
+// +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile runs the network's idempotent steps in order, then its status.
+func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.Reconciles != nil {
+		r.Reconciles()
+	}
+	cn := &chainv1.ChainNetwork{}
+	if err := r.Get(ctx, req.NamespacedName, cn); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !cn.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // owned objects go with it (garbage collection); PVCs and keys stay
+	}
+	if cn.Spec.Paused {
+		log.FromContext(ctx).V(1).Info("paused")
+		return ctrl.Result{}, nil
+	}
+	keys, err := r.ensureKeySecrets(ctx, cn)
+	if err != nil {
+		return r.failed(ctx, cn, "KeysFailed", err)
+	}
+	genesisHash, err := r.ensureGenesis(ctx, cn, keys)
+	if err != nil {
+		return r.failed(ctx, cn, "GenesisFailed", err)
+	}
+	permVersion, err := r.ensurePermissions(ctx, cn, keys)
+	if err != nil {
+		return r.failed(ctx, cn, "PermissionsFailed", err)
+	}
+	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
+		return r.failed(ctx, cn, "ServicesFailed", err)
+	}
+	if err := r.ensureStatefulSets(ctx, cn, genesisHash); err != nil {
+		return r.failed(ctx, cn, "StatefulSetsFailed", err)
+	}
+	if err := r.removeDeletedOrganizations(ctx, cn); err != nil {
+		return r.failed(ctx, cn, "CleanupFailed", err)
+	}
+	if err := r.updateStatus(ctx, cn, genesisHash, permVersion); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: StatusRefresh}, nil
+}
+
+// apply server-side applies obj as the operator's field manager: a second apply of the same
+// desired object is a no-op that leaves resourceVersion unchanged.
+func (r *ChainNetworkReconciler) apply(ctx context.Context, obj client.Object) error {
+	gvk, err := apiutil.GVKForObject(obj, r.Scheme)
+	if err != nil {
+		return err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	unstructured.RemoveNestedField(u.Object, "status")
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	return nil
+}
+
+// createOnce creates obj unless it exists; existing objects are left untouched.
+func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Object) (bool, error) {
+	err := r.Create(ctx, obj)
+	if apierrors.IsAlreadyExists(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SetupWithManager watches ChainNetworks and the objects they own.
+func (r *ChainNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&chainv1.ChainNetwork{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Complete(r)
+}

@@ -1,0 +1,114 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+)
+
+// ensureKeySecrets creates a key Secret for every desired node that has none and returns every
+// desired node's public keys. Existing Secrets are never touched.
+func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chainv1.ChainNetwork) (map[node]nodeKeys, error) {
+	out := map[node]nodeKeys{}
+	created := 0
+	for _, n := range desiredNodes(cn) {
+		s := &corev1.Secret{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, s)
+		if apierrors.IsNotFound(err) {
+			if s, err = keySecret(cn, n); err != nil {
+				return nil, err
+			}
+			if _, err = r.createOnce(ctx, s); err != nil {
+				return nil, fmt.Errorf("create key secret %s: %w", s.Name, err)
+			}
+			created++ // s holds the keys we generated; the cache may not show it yet
+		} else if err != nil {
+			return nil, err
+		}
+		k, err := keysOf(s)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = k
+	}
+	if created > 0 {
+		r.event(cn, corev1.EventTypeNormal, "KeysGenerated", "Generated node and miner keys for %d node(s)", created)
+	}
+	return out, nil
+}
+
+// ensureGenesis creates the genesis ConfigMap once and returns the genesis hash recorded on it.
+func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (string, error) {
+	existing := &corev1.ConfigMap{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: GenesisConfigMapName(cn)}, existing)
+	if err == nil {
+		return existing.Annotations[AnnotationGenesisHash], nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return "", err
+	}
+	f, err := genesisFile(cn, keys)
+	if err != nil {
+		return "", fmt.Errorf("genesis: %w", err)
+	}
+	cm, hash, err := genesisConfigMap(cn, f)
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.createOnce(ctx, cm); err != nil {
+		return "", fmt.Errorf("create genesis: %w", err)
+	}
+	r.event(cn, corev1.EventTypeNormal, "GenesisCreated", "Genesis %s created", hash)
+	return hash, nil
+}
+
+// ensurePermissions writes the permission file of a permissioned network; its version moves only
+// when its content changes. Nodes reload it without restarting.
+func (r *ChainNetworkReconciler) ensurePermissions(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (int64, error) {
+	if !permissioned(cn) {
+		return 0, nil
+	}
+	f := permissionFile(cn, keys)
+	version := uint64(1)
+	existing := &corev1.ConfigMap{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: PermissionsConfigMapName(cn)}, existing)
+	switch {
+	case err == nil:
+		old, _ := strconv.ParseUint(existing.Annotations[AnnotationPermissionsVersion], 10, 64)
+		version = max(old, 1)
+		if existing.Annotations["chainnet.io/permissions-content"] != permissionsContentHash(f) {
+			version = old + 1
+			r.event(cn, corev1.EventTypeNormal, "PermissionsUpdated", "Permission file version %d: %d organization(s)", version, len(f.Organizations))
+		}
+	case !apierrors.IsNotFound(err):
+		return 0, err
+	}
+	cm, err := permissionsConfigMap(cn, f, version)
+	if err != nil {
+		return 0, err
+	}
+	return int64(version), r.apply(ctx, cm)
+}
+
+// ensureNetworkObjects applies the node config, the Services and the NetworkPolicy.
+func (r *ChainNetworkReconciler) ensureNetworkObjects(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys) error {
+	cfg, err := nodeConfigMap(cn, keys)
+	if err != nil {
+		return err
+	}
+	for _, obj := range []client.Object{cfg, headlessService(cn), clientService(cn)} {
+		if err := r.apply(ctx, obj); err != nil {
+			return err
+		}
+	}
+	if np := networkPolicy(cn); np != nil {
+		return r.apply(ctx, np)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/api"
+)
+
+// NodeStatusReader reads a node's /v1/status from its API base URL.
+type NodeStatusReader interface {
+	NodeStatus(ctx context.Context, baseURL string) (*api.Status, error)
+}
+
+// HTTPNodeStatus reads node status over HTTP with a short timeout.
+type HTTPNodeStatus struct{ Client *http.Client }
+
+// NodeStatus implements NodeStatusReader.
+func (h HTTPNodeStatus) NodeStatus(ctx context.Context, baseURL string) (*api.Status, error) {
+	c := h.Client
+	if c == nil {
+		c = &http.Client{Timeout: 2 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var st api.Status
+	return &st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// updateStatus computes the status from the StatefulSets and the nodes, sets the conditions,
+// records transitions as events, and writes it if it changed.
+func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) error {
+	var sets appsv1.StatefulSetList
+	if err := r.List(ctx, &sets, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
+		return err
+	}
+	st := cn.Status.DeepCopy()
+	st.ObservedGeneration = cn.Generation
+	st.GenesisHash = genesisHash
+	st.PermissionsVersion = permVersion
+	st.DesiredNodes = cn.Spec.Nodes()
+	st.ReadyNodes = 0
+	st.Organizations = nil
+	rolling := false
+	byName := map[string]*appsv1.StatefulSet{}
+	for i := range sets.Items {
+		byName[sets.Items[i].Name] = &sets.Items[i]
+	}
+	for _, o := range cn.Spec.Organizations {
+		os := chainv1.OrganizationStatus{Name: o.Name, Validators: o.Validators, Observers: o.Observers}
+		for _, role := range []string{RoleValidator, RoleObserver} {
+			s, ok := byName[StatefulSetName(cn, o.Name, role)]
+			if !ok {
+				continue
+			}
+			ready := min(s.Status.ReadyReplicas, *s.Spec.Replicas)
+			if role == RoleValidator {
+				os.ReadyValidators = ready
+			} else {
+				os.ReadyObservers = ready
+			}
+			st.ReadyNodes += ready
+			rolling = rolling || statefulSetRolling(s)
+		}
+		st.Organizations = append(st.Organizations, os)
+	}
+	st.Nodes = fmt.Sprintf("%d/%d", st.ReadyNodes, st.DesiredNodes)
+	st.Chain = r.chainStatus(ctx, cn)
+	setConditions(cn, st, rolling)
+
+	wasReady := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionReady)
+	isReady := meta.IsStatusConditionTrue(st.Conditions, chainv1.ConditionReady)
+	wasDegraded := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionDegraded)
+	if d := meta.FindStatusCondition(st.Conditions, chainv1.ConditionDegraded); d != nil && d.Status == metav1.ConditionTrue && !wasDegraded {
+		r.event(cn, corev1.EventTypeWarning, d.Reason, "%s", d.Message)
+	}
+	if isReady && !wasReady {
+		r.event(cn, corev1.EventTypeNormal, "NetworkReady", "All %d node(s) ready", st.ReadyNodes)
+	}
+	if equalStatus(&cn.Status, st) {
+		return nil
+	}
+	cn.Status = *st
+	return r.Status().Update(ctx, cn)
+}
+
+func statefulSetRolling(s *appsv1.StatefulSet) bool {
+	replicas := *s.Spec.Replicas
+	return s.Status.ObservedGeneration < s.Generation ||
+		s.Status.UpdatedReplicas < replicas ||
+		(s.Status.UpdateRevision != "" && s.Status.CurrentRevision != s.Status.UpdateRevision)
+}
+
+// setConditions derives Ready, Progressing and Degraded. A network that was ready and lost nodes
+// without a rollout under way is Degraded, not Progressing; nodes disagreeing on the block at a
+// common height is a chain split, Degraded whatever the pods say.
+func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rolling bool) {
+	gen := cn.Generation
+	set := func(t string, status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+	wasReady := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionReady) ||
+		meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionDegraded)
+	allReady := st.ReadyNodes == st.DesiredNodes
+	split := st.Chain != nil && !st.Chain.Agree
+	switch {
+	case rolling:
+		set(chainv1.ConditionProgressing, metav1.ConditionTrue, "RollingOut", fmt.Sprintf("%d of %d node(s) ready; StatefulSets are rolling out", st.ReadyNodes, st.DesiredNodes))
+	case !allReady && !wasReady:
+		set(chainv1.ConditionProgressing, metav1.ConditionTrue, "NodesStarting", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
+	default:
+		set(chainv1.ConditionProgressing, metav1.ConditionFalse, "RolloutComplete", "Every StatefulSet runs its desired revision")
+	}
+	switch {
+	case split:
+		set(chainv1.ConditionDegraded, metav1.ConditionTrue, "ChainSplit", fmt.Sprintf("Nodes disagree on the block at height %d", st.Chain.CommonHeight))
+	case !allReady && !rolling && wasReady:
+		set(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
+	default:
+		set(chainv1.ConditionDegraded, metav1.ConditionFalse, "AsExpected", "No node unavailable and no chain split")
+	}
+	if allReady && !split && !rolling {
+		set(chainv1.ConditionReady, metav1.ConditionTrue, "AllNodesReady", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
+	} else {
+		reason := "NodesNotReady"
+		if split {
+			reason = "ChainSplit"
+		}
+		set(chainv1.ConditionReady, metav1.ConditionFalse, reason, fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
+	}
+}
+
+// chainStatus asks every ready node pod for its view of the chain (by pod IP: works from inside
+// and outside the cluster network alike) and checks that they agree at the lowest height.
+func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.ChainNetwork) *chainv1.ChainStatus {
+	if r.Nodes == nil {
+		return cn.Status.Chain
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil || len(pods.Items) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	nodes := make([]chainv1.NodeStatus, len(pods.Items))
+	statuses := make([]*api.Status, len(pods.Items))
+	var wg sync.WaitGroup
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		nodes[i].Name = p.Name
+		if p.Status.PodIP == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			url := "http://" + net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort)))
+			s, err := r.Nodes.NodeStatus(ctx, url)
+			if err == nil {
+				statuses[i] = s
+			}
+		}()
+	}
+	wg.Wait()
+	return summarize(nodes, statuses)
+}
+
+// summarize turns the nodes' answers into the chain status: best and common height, hash rate,
+// and agreement — every reachable node at the common height must report the same best hash
+// there (nodes report their tip; agreement is checked among the nodes at the common height, and
+// the others must be ahead of it).
+func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.ChainStatus {
+	cs := &chainv1.ChainStatus{Agree: true, CommonHeight: -1}
+	tips := map[string]bool{}
+	for i, s := range statuses {
+		if s == nil {
+			continue
+		}
+		n := &nodes[i]
+		n.Reachable, n.Height, n.BestHash, n.Peers, n.Synced = true, int64(s.Height), s.BestHash, int32(s.Peers), !s.Syncing
+		n.HashRate = int64(s.Hashrate)
+		cs.HashRate += n.HashRate
+		cs.BestHeight = max(cs.BestHeight, n.Height)
+		if cs.CommonHeight < 0 || n.Height < cs.CommonHeight {
+			cs.CommonHeight = n.Height
+		}
+	}
+	for i, s := range statuses {
+		if s != nil && int64(s.Height) == cs.CommonHeight {
+			tips[nodes[i].BestHash] = true
+		}
+	}
+	cs.Agree = len(tips) <= 1
+	if cs.CommonHeight < 0 {
+		cs.CommonHeight = 0
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	cs.Nodes = nodes
+	return cs
+}
+
+func equalStatus(a, b *chainv1.ChainNetworkStatus) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// failed records a failed step as Degraded with a reason and returns the error for a retry.
+func (r *ChainNetworkReconciler) failed(ctx context.Context, cn *chainv1.ChainNetwork, reason string, err error) (ctrl.Result, error) {
+	r.event(cn, corev1.EventTypeWarning, reason, "%v", err)
+	meta.SetStatusCondition(&cn.Status.Conditions, metav1.Condition{Type: chainv1.ConditionDegraded, Status: metav1.ConditionTrue,
+		Reason: reason, Message: err.Error(), ObservedGeneration: cn.Generation})
+	_ = r.Status().Update(ctx, cn)
+	return ctrl.Result{}, err
+}
+
+// event records an event about the network.
+func (r *ChainNetworkReconciler) event(cn *chainv1.ChainNetwork, eventType, reason, format string, args ...any) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(cn, nil, eventType, reason, reason, format, args...)
+}
