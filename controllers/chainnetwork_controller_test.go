@@ -267,7 +267,10 @@ var _ = Describe("Validation at admission", func() {
 			c.Spec.Membership = chainv1.Private
 			c.Spec.Organizations = append(c.Spec.Organizations, chainv1.Organization{Name: "org2", Validators: 1})
 		}, "spec.organizations: private networks have exactly one organization"},
-		{"no validator at all", func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Validators = 0; c.Spec.Organizations[0].Observers = 2 },
+		{"no validator at all", func(c *chainv1.ChainNetwork) {
+			c.Spec.Organizations[0].Validators = 0
+			c.Spec.Organizations[0].Observers = 2
+		},
 			"spec.organizations: at least one validator is required"},
 		{"unnamed consortium organization", func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Name = "default" },
 			"spec.organizations[].name: consortium and private organizations must be named"},

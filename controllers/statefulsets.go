@@ -64,12 +64,12 @@ func statefulSet(cn *chainv1.ChainNetwork, org chainv1.Organization, role, genes
 	return &appsv1.StatefulSet{
 		ObjectMeta: objectMeta(cn, StatefulSetName(cn, org.Name, role), labels),
 		Spec: appsv1.StatefulSetSpec{
-			Replicas:            &replicas,
-			ServiceName:         HeadlessServiceName(cn),
-			Selector:            &metav1.LabelSelector{MatchLabels: selectorLabels(cn, org.Name, role)},
-			PodManagementPolicy: appsv1.ParallelPodManagement,
-			UpdateStrategy:      appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
-			Template:            template,
+			Replicas:             &replicas,
+			ServiceName:          HeadlessServiceName(cn),
+			Selector:             &metav1.LabelSelector{MatchLabels: selectorLabels(cn, org.Name, role)},
+			PodManagementPolicy:  appsv1.ParallelPodManagement,
+			UpdateStrategy:       appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType},
+			Template:             template,
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{storage},
 			// Chain data is never lost by a delete or a scale-down.
 			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
