@@ -14,9 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 )
@@ -43,6 +45,7 @@ type ChainNetworkReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=monitoring.coreos.com,resources=servicemonitors,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile runs the network's idempotent steps in order, then its status.
@@ -78,6 +81,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if err := r.ensureStatefulSets(ctx, cn, genesisHash); err != nil {
 		return r.failed(ctx, cn, "StatefulSetsFailed", err)
+	}
+	if err := r.ensureServiceMonitor(ctx, cn); err != nil {
+		return r.failed(ctx, cn, "ServiceMonitorFailed", err)
 	}
 	if err := r.removeDeletedOrganizations(ctx, cn); err != nil {
 		return r.failed(ctx, cn, "CleanupFailed", err)
@@ -121,7 +127,9 @@ func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Obje
 // SetupWithManager watches ChainNetworks and the objects they own.
 func (r *ChainNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&chainv1.ChainNetwork{}).
+		// Our own status writes change no generation: they must not trigger another pass.
+		For(&chainv1.ChainNetwork{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
+			predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&corev1.Service{}).
 		Owns(&corev1.ConfigMap{}).

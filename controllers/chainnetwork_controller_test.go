@@ -16,6 +16,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -364,5 +366,42 @@ var _ = Describe("Status", func() {
 		for _, c := range fetch(ctx, cn).Status.Conditions {
 			Expect(c.Reason).To(MatchRegexp(`^[A-Z][A-Za-z]+$`), "reasons are CamelCase, never raw error text")
 		}
+	})
+})
+
+var _ = Describe("Monitoring and deletion", func() {
+	ctx := context.Background()
+
+	It("creates a ServiceMonitor when asked and its CRD exists", func() {
+		ns := newNamespace()
+		cn := sample("public", ns)
+		cn.Spec.Monitoring.ServiceMonitor = true
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+		sm := &unstructured.Unstructured{}
+		sm.SetGroupVersionKind(schema.GroupVersionKind{Group: "monitoring.coreos.com", Version: "v1", Kind: "ServiceMonitor"})
+		Eventually(func() error { return get(ctx, sm, ns, cn.Name) }).Should(Succeed())
+		Expect(metav1.IsControlledBy(sm, fetch(ctx, cn))).To(BeTrue())
+	})
+
+	It("leaves everything to garbage collection except PVCs and keys", func() {
+		ns := newNamespace()
+		cn := sample("private", ns)
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+		Eventually(func() int { return len(listOwned(ctx, &appsv1.StatefulSetList{}, ns, cn.Name).Items) }).Should(Equal(2))
+		owner := fetch(ctx, cn)
+		for kind, list := range map[string]client.ObjectList{"sts": &appsv1.StatefulSetList{}, "cm": &corev1.ConfigMapList{},
+			"svc": &corev1.ServiceList{}, "pdb": &policyv1.PodDisruptionBudgetList{}, "np": &networkingv1.NetworkPolicyList{}} {
+			for _, o := range objects(listOwned(ctx, list, ns, cn.Name)) {
+				Expect(metav1.IsControlledBy(o, owner)).To(BeTrue(), "%s %s must be owned by the network", kind, o.GetName())
+				ref := o.GetOwnerReferences()[0]
+				Expect(*ref.BlockOwnerDeletion).To(BeTrue())
+			}
+		}
+		for _, s := range listOwned(ctx, &appsv1.StatefulSetList{}, ns, cn.Name).Items {
+			Expect(s.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted).To(Equal(appsv1.RetainPersistentVolumeClaimRetentionPolicyType))
+		}
+		Expect(k8s.Delete(ctx, owner)).To(Succeed())
+		Eventually(func() error { return get(ctx, &chainv1.ChainNetwork{}, ns, cn.Name) }).ShouldNot(Succeed())
+		Expect(listOwned(ctx, &corev1.SecretList{}, ns, cn.Name).Items).To(HaveLen(3), "key Secrets stay with the PVCs")
 	})
 })

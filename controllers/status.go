@@ -22,9 +22,10 @@ import (
 	"github.com/chainnet/chainnet/internal/api"
 )
 
-// NodeStatusReader reads a node's /v1/status from its API base URL.
+// NodeStatusReader reads a node's view of the chain from its API base URL.
 type NodeStatusReader interface {
 	NodeStatus(ctx context.Context, baseURL string) (*api.Status, error)
+	BlockHash(ctx context.Context, baseURL string, height int64) (string, error)
 }
 
 // HTTPNodeStatus reads node status over HTTP with a short timeout.
@@ -32,24 +33,35 @@ type HTTPNodeStatus struct{ Client *http.Client }
 
 // NodeStatus implements NodeStatusReader.
 func (h HTTPNodeStatus) NodeStatus(ctx context.Context, baseURL string) (*api.Status, error) {
+	var st api.Status
+	return &st, h.get(ctx, baseURL+"/v1/status", &st)
+}
+
+// BlockHash implements NodeStatusReader.
+func (h HTTPNodeStatus) BlockHash(ctx context.Context, baseURL string, height int64) (string, error) {
+	var b api.Block
+	err := h.get(ctx, fmt.Sprintf("%s/v1/blocks/%d", baseURL, height), &b)
+	return b.Hash, err
+}
+
+func (h HTTPNodeStatus) get(ctx context.Context, url string, out any) error {
 	c := h.Client
 	if c == nil {
 		c = &http.Client{Timeout: 2 * time.Second}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/status", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
+		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
-	var st api.Status
-	return &st, json.NewDecoder(resp.Body).Decode(&st)
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // updateStatus computes the status from the StatefulSets and the nodes, sets the conditions,
@@ -187,13 +199,32 @@ func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.Ch
 		}()
 	}
 	wg.Wait()
-	return summarize(nodes, statuses)
+	cs := summarize(nodes, statuses)
+	r.checkAgreement(ctx, cn, pods.Items, statuses, cs)
+	return cs
+}
+
+// checkAgreement asks every reachable node for its block at the common height: nodes on one
+// chain report the same hash there; any difference is a chain split.
+func (r *ChainNetworkReconciler) checkAgreement(ctx context.Context, cn *chainv1.ChainNetwork, pods []corev1.Pod, statuses []*api.Status, cs *chainv1.ChainStatus) {
+	hashes := map[string]bool{}
+	for i, s := range statuses {
+		if s == nil {
+			continue
+		}
+		url := "http://" + net.JoinHostPort(pods[i].Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort)))
+		h, err := r.Nodes.BlockHash(ctx, url, cs.CommonHeight)
+		if err != nil {
+			continue
+		}
+		hashes[h] = true
+	}
+	cs.Agree = len(hashes) <= 1
 }
 
 // summarize turns the nodes' answers into the chain status: best and common height, hash rate,
-// and agreement — every reachable node at the common height must report the same best hash
-// there (nodes report their tip; agreement is checked among the nodes at the common height, and
-// the others must be ahead of it).
+// and a first agreement check among the nodes whose tip is at the common height
+// (checkAgreement then compares every node's block at that height).
 func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.ChainStatus {
 	cs := &chainv1.ChainStatus{Agree: true, CommonHeight: -1}
 	tips := map[string]bool{}

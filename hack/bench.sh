@@ -20,3 +20,6 @@ echo "== P2P: sync of 10,000 blocks from one peer and from four"
 run 'BenchmarkSync10k$' 1x ./internal/p2p
 echo "== P2P: memory of an idle node and of 100 peer connections"
 run 'BenchmarkMemory$' 1x ./internal/p2p
+echo "== operator: 500 ChainNetworks created at once against envtest (real kube-apiserver + etcd)"
+hack/build-envtest.sh >/dev/null
+KUBEBUILDER_ASSETS="$PWD/bin/k8s" run 'BenchmarkFiveHundredNetworks$' 1x ./controllers
