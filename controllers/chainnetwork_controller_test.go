@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/yaml"
@@ -151,10 +153,13 @@ func fetch(ctx context.Context, cn *chainv1.ChainNetwork) *chainv1.ChainNetwork 
 	return got
 }
 
+// update changes the spec as a user would, retrying when the operator's status write won the race.
 func update(ctx context.Context, cn *chainv1.ChainNetwork, mutate func(*chainv1.ChainNetwork)) error {
-	got := fetch(ctx, cn)
-	mutate(got)
-	return k8s.Update(ctx, got)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := fetch(ctx, cn)
+		mutate(got)
+		return k8s.Update(ctx, got)
+	})
 }
 
 var _ = Describe("Changing a network", func() {
@@ -342,6 +347,9 @@ var _ = Describe("Status", func() {
 		// No StatefulSet controller runs in envtest: the sets are never observed, so a rollout is under way.
 		Eventually(cond(chainv1.ConditionProgressing)).Should(Equal("True/RollingOut"))
 		Expect(cond(chainv1.ConditionReady)()).To(Equal("False/NodesNotReady"))
+		health := func() string { h, _ := argoHealth(fetch(ctx, cn)); return h }
+		Expect(health()).To(Equal("Progressing"))
+		Expect(kstatusOf(fetch(ctx, cn))).To(Equal(status.InProgressStatus))
 
 		setReady := func(ready int32) {
 			var sets appsv1.StatefulSetList
@@ -359,10 +367,23 @@ var _ = Describe("Status", func() {
 		Eventually(cond(chainv1.ConditionReady)).Should(Equal("True/AllNodesReady"))
 		Expect(cond(chainv1.ConditionProgressing)()).To(Equal("False/RolloutComplete"))
 		Expect(fetch(ctx, cn).Status.Nodes).To(Equal("3/3"))
+		Expect(health()).To(Equal("Healthy"))
+		Expect(kstatusOf(fetch(ctx, cn))).To(Equal(status.CurrentStatus))
 
 		setReady(0)
 		Eventually(cond(chainv1.ConditionDegraded)).Should(Equal("True/NodesUnavailable"))
 		Expect(cond(chainv1.ConditionReady)()).To(Equal("False/NodesNotReady"))
+		Eventually(func() string { _, msg := argoHealth(fetch(ctx, cn)); return msg }).Should(HavePrefix("NodesUnavailable: 0 of 3"))
+		Expect(health()).To(Equal("Degraded"))
+		Expect(kstatusOf(fetch(ctx, cn))).To(Equal(status.FailedStatus))
+
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Paused = true })).To(Succeed())
+		Expect(health()).To(Equal("Suspended"))
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Paused = false; c.Spec.Organizations[0].Observers = 2 })).To(Succeed())
+		got := fetch(ctx, cn)
+		if got.Status.ObservedGeneration < got.Generation { // the operator has not caught up yet
+			Expect(health()).To(Equal("Progressing"))
+		}
 		for _, c := range fetch(ctx, cn).Status.Conditions {
 			Expect(c.Reason).To(MatchRegexp(`^[A-Z][A-Za-z]+$`), "reasons are CamelCase, never raw error text")
 		}

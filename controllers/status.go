@@ -104,6 +104,7 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 	st.Nodes = fmt.Sprintf("%d/%d", st.ReadyNodes, st.DesiredNodes)
 	st.Chain = r.chainStatus(ctx, cn)
 	setConditions(cn, st, rolling)
+	recordNetworkMetrics(cn, st)
 
 	wasReady := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionReady)
 	isReady := meta.IsStatusConditionTrue(st.Conditions, chainv1.ConditionReady)
@@ -155,6 +156,13 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 		set(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
 	default:
 		set(chainv1.ConditionDegraded, metav1.ConditionFalse, "AsExpected", "No node unavailable and no chain split")
+	}
+	// kstatus's conventions (Flux, kpt, cli-utils): "abnormal-true" Reconciling and Stalled,
+	// mirroring Progressing and Degraded.
+	for _, pair := range [][2]string{{chainv1.ConditionProgressing, chainv1.ConditionReconciling}, {chainv1.ConditionDegraded, chainv1.ConditionStalled}} {
+		if c := meta.FindStatusCondition(st.Conditions, pair[0]); c != nil {
+			set(pair[1], c.Status, c.Reason, c.Message)
+		}
 	}
 	if allReady && !split && !rolling {
 		set(chainv1.ConditionReady, metav1.ConditionTrue, "AllNodesReady", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))

@@ -257,6 +257,10 @@ const (
 	ConditionReady       = "Ready"
 	ConditionProgressing = "Progressing"
 	ConditionDegraded    = "Degraded"
+	// ConditionReconciling and ConditionStalled mirror Progressing and Degraded under the names
+	// kstatus (Flux, kpt, cli-utils) reads.
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
 )
 
 // ChainNetworkStatus tells whether the network works and, if not, why.
@@ -264,7 +268,7 @@ type ChainNetworkStatus struct {
 	// ObservedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Ready, Progressing, Degraded.
+	// Conditions: Ready, Progressing, Degraded (and Reconciling, Stalled for kstatus).
 	// +listType=map
 	// +listMapKey=type
 	// +optional

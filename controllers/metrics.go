@@ -1,0 +1,39 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+)
+
+// Network gauges on the operator's /metrics, for alerts that need the operator's view (a chain
+// split is different blocks at one height: no single node can report it).
+var (
+	networkChainSplit = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chainnet_network_chain_split",
+		Help: "1 when the network's reachable nodes have different blocks at their common height."}, []string{"namespace", "network"})
+	networkReadyNodes = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chainnet_network_ready_nodes",
+		Help: "Ready node pods of the network."}, []string{"namespace", "network"})
+	networkDesiredNodes = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chainnet_network_desired_nodes",
+		Help: "Node pods the network's spec asks for."}, []string{"namespace", "network"})
+	networkBestHeight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chainnet_network_best_height",
+		Help: "Highest height reported by the network's nodes."}, []string{"namespace", "network"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(networkChainSplit, networkReadyNodes, networkDesiredNodes, networkBestHeight)
+}
+
+func recordNetworkMetrics(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus) {
+	l := prometheus.Labels{"namespace": cn.Namespace, "network": cn.Name}
+	networkReadyNodes.With(l).Set(float64(st.ReadyNodes))
+	networkDesiredNodes.With(l).Set(float64(st.DesiredNodes))
+	split := 0.0
+	if st.Chain != nil {
+		if !st.Chain.Agree {
+			split = 1
+		}
+		networkBestHeight.With(l).Set(float64(st.Chain.BestHeight))
+	}
+	networkChainSplit.With(l).Set(split)
+}
