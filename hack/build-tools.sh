@@ -6,6 +6,7 @@ set -euo pipefail
 CONTROLLER_TOOLS_VERSION=${CONTROLLER_TOOLS_VERSION:-v0.23.0}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.2}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+HELM_K8S_MINOR=${HELM_K8S_MINOR:-37}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HASH=$(sha256sum "$0" | cut -c1-10)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/chainnet/tools/${CONTROLLER_TOOLS_VERSION}-${KUSTOMIZE_VERSION}-${HELM_VERSION}-${HASH}
@@ -21,7 +22,10 @@ if [[ ! -x $CACHE/kustomize ]]; then
 fi
 if [[ ! -x $CACHE/helm ]]; then
   echo "tools: building helm ${HELM_VERSION}"
-  go install -ldflags "-X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}"
+  # As helm's Makefile does: stamp its version and the Kubernetes minor of its client-go
+  # (v0.37 for helm v3.22), which `helm template` assumes without a cluster.
+  h=helm.sh/helm/v3
+  go install -ldflags "-X $h/internal/version.version=${HELM_VERSION} -X $h/pkg/chartutil.k8sVersionMajor=1 -X $h/pkg/chartutil.k8sVersionMinor=${HELM_K8S_MINOR} -X $h/pkg/lint/rules.k8sVersionMajor=1 -X $h/pkg/lint/rules.k8sVersionMinor=${HELM_K8S_MINOR}" "$h/cmd/helm@${HELM_VERSION}"
 fi
 ln -sf "$CACHE/controller-gen" "$ROOT/bin/controller-gen"
 ln -sf "$CACHE/helm" "$ROOT/bin/helm"

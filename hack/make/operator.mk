@@ -31,3 +31,18 @@ build-manager: ## Build bin/manager (the operator).
 .PHONY: docker-build
 docker-build: build build-manager ## Build the operator and node images from scratch (no base image to pull).
 	hack/docker-build.sh "$(IMG)" "$(NODE_IMG)"
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml: CRD, namespace, RBAC and the operator (kubectl apply -f).
+	mkdir -p dist && $(BIN)/kustomize build config/default > dist/install.yaml
+	@echo "dist/install.yaml: kubectl apply -f dist/install.yaml"
+
+.PHONY: sync
+sync: manifests generate ## Regenerate everything derived: CRD/RBAC, DeepCopy, chart CRD and RBAC, Argo CD health patch, versions.
+	hack/sync-chart.sh
+	hack/sync-argocd.sh
+	hack/sync-versions.sh
+
+.PHONY: helm-package
+helm-package: tools sync ## Package both charts into dist/.
+	mkdir -p dist && $(BIN)/helm package charts/chainnet-operator charts/chainnet-network -d dist
