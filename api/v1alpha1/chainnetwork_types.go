@@ -299,11 +299,16 @@ type ChainNetworkStatus struct {
 
 // OrganizationStatus counts an organization's nodes.
 type OrganizationStatus struct {
-	Name            string `json:"name"`
-	Validators      int32  `json:"validators"`
-	ReadyValidators int32  `json:"readyValidators"`
-	Observers       int32  `json:"observers"`
-	ReadyObservers  int32  `json:"readyObservers"`
+	// Name of the organization.
+	Name string `json:"name"`
+	// Validators desired.
+	Validators int32 `json:"validators"`
+	// ReadyValidators are validator pods passing their readiness probe (synced with peers).
+	ReadyValidators int32 `json:"readyValidators"`
+	// Observers desired.
+	Observers int32 `json:"observers"`
+	// ReadyObservers are observer pods passing their readiness probe.
+	ReadyObservers int32 `json:"readyObservers"`
 }
 
 // ChainStatus is what the nodes say of the chain.
@@ -325,16 +330,23 @@ type ChainStatus struct {
 
 // NodeStatus is one node's view.
 type NodeStatus struct {
-	Name      string `json:"name"`
-	Reachable bool   `json:"reachable"`
+	// Name of the node's pod.
+	Name string `json:"name"`
+	// Reachable is false when the pod has no IP or its API did not answer.
+	Reachable bool `json:"reachable"`
+	// Height of the node's best chain.
 	// +optional
 	Height int64 `json:"height,omitempty"`
+	// BestHash is the hash of the node's best block.
 	// +optional
 	BestHash string `json:"bestHash,omitempty"`
+	// Peers connected to the node.
 	// +optional
 	Peers int32 `json:"peers,omitempty"`
+	// Synced is true once the node has caught up with its peers.
 	// +optional
 	Synced bool `json:"synced,omitempty"`
+	// HashRate of the node's miner, hashes per second.
 	// +optional
 	HashRate int64 `json:"hashRate,omitempty"`
 }
