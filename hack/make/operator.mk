@@ -46,3 +46,7 @@ sync: manifests generate ## Regenerate everything derived: CRD/RBAC, DeepCopy, c
 .PHONY: helm-package
 helm-package: tools sync ## Package both charts into dist/.
 	mkdir -p dist && $(BIN)/helm package charts/chainnet-operator charts/chainnet-network -d dist
+
+.PHONY: kind-probe
+kind-probe: ## Early proof for the offline kind node: our containerd+runc run our image nested in Docker.
+	hack/kind/probe-runtime.sh
