@@ -118,8 +118,11 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 	if equalStatus(&cn.Status, st) {
 		return nil
 	}
+	// A merge patch, not an update: a spec edit racing with this write must not turn into a
+	// conflict error. The status says which generation it describes.
+	base := cn.DeepCopy()
 	cn.Status = *st
-	return r.Status().Update(ctx, cn)
+	return r.Status().Patch(ctx, cn, client.MergeFrom(base))
 }
 
 func statefulSetRolling(s *appsv1.StatefulSet) bool {
@@ -272,9 +275,10 @@ func equalStatus(a, b *chainv1.ChainNetworkStatus) bool {
 // failed records a failed step as Degraded with a reason and returns the error for a retry.
 func (r *ChainNetworkReconciler) failed(ctx context.Context, cn *chainv1.ChainNetwork, reason string, err error) (ctrl.Result, error) {
 	r.event(cn, corev1.EventTypeWarning, reason, "%v", err)
+	base := cn.DeepCopy()
 	meta.SetStatusCondition(&cn.Status.Conditions, metav1.Condition{Type: chainv1.ConditionDegraded, Status: metav1.ConditionTrue,
 		Reason: reason, Message: err.Error(), ObservedGeneration: cn.Generation})
-	_ = r.Status().Update(ctx, cn)
+	_ = r.Status().Patch(ctx, cn, client.MergeFrom(base))
 	return ctrl.Result{}, err
 }
 
