@@ -69,6 +69,9 @@ func NewServer(b Backend, log *slog.Logger, gatherer prometheus.Gatherer, reques
 	return s
 }
 
+// Mount serves h under pattern (the node mounts its explorer pages this way).
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // statusRecorder remembers the response code for the request counter.
 type statusRecorder struct {
 	http.ResponseWriter

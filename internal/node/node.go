@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/explorer"
 	"github.com/chainnet/chainnet/internal/genesis"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/mempool"
@@ -244,6 +246,8 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := api.NewServer(n, n.log, n.metrics.Registry, n.metrics.APIRequests)
+	srv.Mount("GET /explorer/", explorer.Handler("/explorer/", n, n.log))
+	srv.Mount("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
 	apiErr := make(chan error, 1)
 	go func() { apiErr <- srv.ListenAndServe(ctx, n.cfg.APIAddr, n.apiAddr) }()
 
