@@ -4,11 +4,11 @@ import (
 	"context"
 	"image/png"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
