@@ -167,6 +167,9 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 			set(pair[1], c.Status, c.Reason, c.Message)
 		}
 	}
+	if permissioned(cn) {
+		setPermissionsApplied(st, set)
+	}
 	if allReady && !split && !rolling {
 		set(chainv1.ConditionReady, metav1.ConditionTrue, "AllNodesReady", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
 	} else {
@@ -175,6 +178,34 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 			reason = "ChainSplit"
 		}
 		set(chainv1.ConditionReady, metav1.ConditionFalse, reason, fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
+	}
+}
+
+// setPermissionsApplied compares the version each reachable node enforces with the version of
+// the permission ConfigMap (nodes reload it within a minute of the kubelet updating the volume).
+func setPermissionsApplied(st *chainv1.ChainNetworkStatus, set func(t string, status metav1.ConditionStatus, reason, msg string)) {
+	if st.Chain == nil {
+		set(chainv1.ConditionPermissionsApplied, metav1.ConditionUnknown, "NodesUnreachable", "No node reported its permission version")
+		return
+	}
+	reachable, current := 0, 0
+	for _, n := range st.Chain.Nodes {
+		if n.Reachable {
+			reachable++
+			if n.PermissionsVersion == st.PermissionsVersion {
+				current++
+			}
+		}
+	}
+	switch {
+	case reachable == 0:
+		set(chainv1.ConditionPermissionsApplied, metav1.ConditionUnknown, "NodesUnreachable", "No node reported its permission version")
+	case current == reachable:
+		set(chainv1.ConditionPermissionsApplied, metav1.ConditionTrue, "AllNodesCurrent",
+			fmt.Sprintf("All %d reachable node(s) enforce permission version %d", reachable, st.PermissionsVersion))
+	default:
+		set(chainv1.ConditionPermissionsApplied, metav1.ConditionFalse, "NodesReloading",
+			fmt.Sprintf("%d of %d reachable node(s) enforce permission version %d", current, reachable, st.PermissionsVersion))
 	}
 }
 
@@ -246,6 +277,7 @@ func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.Chai
 		n := &nodes[i]
 		n.Reachable, n.Height, n.BestHash, n.Peers, n.Synced = true, int64(s.Height), s.BestHash, int32(s.Peers), !s.Syncing
 		n.HashRate = int64(s.Hashrate)
+		n.PermissionsVersion = int64(s.PermissionsVersion)
 		cs.HashRate += n.HashRate
 		cs.BestHeight = max(cs.BestHeight, n.Height)
 		if cs.CommonHeight < 0 || n.Height < cs.CommonHeight {

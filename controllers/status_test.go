@@ -32,3 +32,25 @@ func TestSummarizeDetectsAChainSplit(t *testing.T) {
 		t.Fatal("a split network is not ready")
 	}
 }
+
+func TestPermissionsAppliedFollowsTheNodes(t *testing.T) {
+	cn := network(chainv1.Consortium, org("org1", 2, 0))
+	nodes := []chainv1.NodeStatus{{Name: "a"}, {Name: "b"}}
+	st := &chainv1.ChainNetworkStatus{ReadyNodes: 2, DesiredNodes: 2, PermissionsVersion: 3,
+		Chain: summarize(nodes, []*api.Status{{Height: 5, BestHash: "x", PermissionsVersion: 3}, {Height: 5, BestHash: "x", PermissionsVersion: 2}})}
+	setConditions(cn, st, false)
+	if c := meta.FindStatusCondition(st.Conditions, chainv1.ConditionPermissionsApplied); c == nil || c.Reason != "NodesReloading" {
+		t.Fatalf("one node behind: %+v", c)
+	}
+	st.Chain = summarize([]chainv1.NodeStatus{{Name: "a"}, {Name: "b"}}, []*api.Status{{Height: 5, BestHash: "x", PermissionsVersion: 3}, {Height: 5, BestHash: "x", PermissionsVersion: 3}})
+	setConditions(cn, st, false)
+	if !meta.IsStatusConditionTrue(st.Conditions, chainv1.ConditionPermissionsApplied) {
+		t.Fatal("all nodes current: PermissionsApplied must be True")
+	}
+	pub := network(chainv1.Public, org("default", 1, 0))
+	pst := &chainv1.ChainNetworkStatus{ReadyNodes: 1, DesiredNodes: 1}
+	setConditions(pub, pst, false)
+	if meta.FindStatusCondition(pst.Conditions, chainv1.ConditionPermissionsApplied) != nil {
+		t.Fatal("public networks have no permission file")
+	}
+}

@@ -261,6 +261,9 @@ const (
 	// kstatus (Flux, kpt, cli-utils) reads.
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionPermissionsApplied (permissioned networks): every reachable node enforces the
+	// current permission file version.
+	ConditionPermissionsApplied = "PermissionsApplied"
 )
 
 // ChainNetworkStatus tells whether the network works and, if not, why.
@@ -349,6 +352,9 @@ type NodeStatus struct {
 	// HashRate of the node's miner, hashes per second.
 	// +optional
 	HashRate int64 `json:"hashRate,omitempty"`
+	// PermissionsVersion is the version of the permission file the node enforces.
+	// +optional
+	PermissionsVersion int64 `json:"permissionsVersion,omitempty"`
 }
 
 // ChainNetwork is a proof-of-work blockchain network run by the operator.
