@@ -35,6 +35,9 @@ type ChainNetworkReconciler struct {
 	Nodes NodeStatusReader
 	// Reconciles counts Reconcile calls (for the scale benchmark).
 	Reconciles func()
+	// APIReader, when set, reads the ChainNetwork past the cache: status transitions depend on
+	// the previous status, which our own last write may not have reached the cache with yet.
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks,verbs=get;list;watch;update;patch
@@ -54,7 +57,11 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		r.Reconciles()
 	}
 	cn := &chainv1.ChainNetwork{}
-	if err := r.Get(ctx, req.NamespacedName, cn); err != nil {
+	var reader client.Reader = r.Client
+	if r.APIReader != nil {
+		reader = r.APIReader
+	}
+	if err := reader.Get(ctx, req.NamespacedName, cn); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cn.DeletionTimestamp.IsZero() {

@@ -61,7 +61,7 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
 	reconciler = &controllers.ChainNetworkReconciler{Client: mgr.GetClient(), Scheme: scheme,
-		Recorder: mgr.GetEventRecorder("chainnet-operator"), Nodes: controllers.HTTPNodeStatus{}}
+		Recorder: mgr.GetEventRecorder("chainnet-operator"), Nodes: controllers.HTTPNodeStatus{}, APIReader: mgr.GetAPIReader()}
 	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())
 	var ctx context.Context
 	ctx, cancelMgr = context.WithCancel(context.Background())

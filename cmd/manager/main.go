@@ -52,7 +52,7 @@ func main() {
 		os.Exit(1)
 	}
 	r := &controllers.ChainNetworkReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("chainnet-operator"), Nodes: controllers.HTTPNodeStatus{}}
+		Recorder: mgr.GetEventRecorder("chainnet-operator"), Nodes: controllers.HTTPNodeStatus{}, APIReader: mgr.GetAPIReader()}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "set up controller")
 		os.Exit(1)
