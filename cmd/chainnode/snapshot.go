@@ -40,11 +40,13 @@ func openChain(dataDir, genesisPath string) (*store.DB, *chain.Chain, error) {
 	return db, c, nil
 }
 
-func newExportCommand() *cobra.Command {
-	var dataDir, genesisPath, out string
+// snapshotCommand builds export and import: both open a stopped node's store and run fn on its
+// chain with the snapshot file's path.
+func snapshotCommand(use, short, fileFlag, fileHelp string, fn func(cmd *cobra.Command, c *chain.Chain, path string) error) *cobra.Command {
+	var dataDir, genesisPath, file string
 	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Write a stopped node's best chain to a snapshot file",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, c, err := openChain(dataDir, genesisPath)
@@ -52,7 +54,20 @@ func newExportCommand() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			f, err := os.Create(out)
+			return fn(cmd, c, file)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "store directory of the (stopped) node")
+	cmd.Flags().StringVar(&genesisPath, "genesis", "", "genesis file (default <data-dir>/genesis.json)")
+	cmd.Flags().StringVar(&file, fileFlag, "chain.snapshot", fileHelp)
+	_ = cmd.MarkFlagRequired("data-dir")
+	return cmd
+}
+
+func newExportCommand() *cobra.Command {
+	return snapshotCommand("export", "Write a stopped node's best chain to a snapshot file", "out", "snapshot file to write",
+		func(cmd *cobra.Command, c *chain.Chain, path string) error {
+			f, err := os.Create(path)
 			if err != nil {
 				return err
 			}
@@ -63,30 +78,15 @@ func newExportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "exported %d blocks to %s\n", n, out)
+			fmt.Fprintf(cmd.OutOrStdout(), "exported %d blocks to %s\n", n, path)
 			return nil
-		},
-	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "store directory of the (stopped) node")
-	cmd.Flags().StringVar(&genesisPath, "genesis", "", "genesis file (default <data-dir>/genesis.json)")
-	cmd.Flags().StringVar(&out, "out", "chain.snapshot", "snapshot file to write")
-	_ = cmd.MarkFlagRequired("data-dir")
-	return cmd
+		})
 }
 
 func newImportCommand() *cobra.Command {
-	var dataDir, genesisPath, in string
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Bootstrap a node's store from a snapshot file, validating every block",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, c, err := openChain(dataDir, genesisPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			f, err := os.Open(in)
+	return snapshotCommand("import", "Bootstrap a node's store from a snapshot file, validating every block", "in", "snapshot file to read",
+		func(cmd *cobra.Command, c *chain.Chain, path string) error {
+			f, err := os.Open(path)
 			if err != nil {
 				return err
 			}
@@ -94,11 +94,5 @@ func newImportCommand() *cobra.Command {
 			n, err := snapshot.Import(cmd.Context(), c, f)
 			fmt.Fprintf(cmd.OutOrStdout(), "imported %d blocks; tip %d %s\n", n, c.Tip().Height, c.Tip().Hash)
 			return err
-		},
-	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", "", "store directory (created if missing)")
-	cmd.Flags().StringVar(&genesisPath, "genesis", "", "genesis file (default <data-dir>/genesis.json)")
-	cmd.Flags().StringVar(&in, "in", "chain.snapshot", "snapshot file to read")
-	_ = cmd.MarkFlagRequired("data-dir")
-	return cmd
+		})
 }
