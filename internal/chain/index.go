@@ -43,17 +43,6 @@ func newNode(h wire.Header, parent *blockNode) *blockNode {
 	return n
 }
 
-// ancestor walks back to the given height (nil if above n).
-func (n *blockNode) ancestor(height uint64) *blockNode {
-	if height > n.height {
-		return nil
-	}
-	for n != nil && n.height > height {
-		n = n.parent
-	}
-	return n
-}
-
 // medianTimePast is the median timestamp of the last 11 blocks ending at n. A child's timestamp
 // must exceed it: a single miner's clock cannot drag time backwards.
 func (n *blockNode) medianTimePast() uint64 {

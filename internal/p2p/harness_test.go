@@ -3,12 +3,10 @@ package p2p_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -200,7 +198,3 @@ func writeFile(t testing.TB, path, content string) {
 }
 
 func tempPath(t testing.TB, name string) string { return filepath.Join(t.TempDir(), name) }
-
-func join(parts ...string) string { return strings.Join(parts, "") }
-
-var _ = fmt.Sprintf

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chaintest"
-	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/node"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -133,8 +132,6 @@ func TestRestartReconnectsFromPeerTable(t *testing.T) {
 	b = startNode(t, gen, bDir) // no connect: only the peer table knows a
 	waitFor(t, 10*time.Second, "b reconnected and caught up", func() bool { return b.tip() == a.tip() })
 }
-
-var _ = keys.Generate
 
 // TestDNSSeedDiscovery: a node given only a DNS name (as a headless Service would be) resolves
 // it, dials the addresses on the seed's port, and joins; the name is re-resolved, so a node that
