@@ -261,7 +261,8 @@ func (r *ChainNetworkReconciler) checkAgreement(ctx context.Context, cn *chainv1
 		}
 		hashes[h] = true
 	}
-	cs.Agree = len(hashes) <= 1
+	// Nodes that did not answer cannot clear a split summarize already saw at the tips.
+	cs.Agree = cs.Agree && len(hashes) <= 1
 }
 
 // summarize turns the nodes' answers into the chain status: best and common height, hash rate,
