@@ -141,28 +141,33 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]string{"status": "ready"})
 }
 
-// block serves /v1/blocks/{height-or-hash}: 64 hex characters are a hash, digits a height.
-func (s *Server) block(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	var (
-		b      *wire.Block
-		height uint64
-		err    error
-	)
+// ErrBadBlockID is returned by LookupBlock for an id that is neither a height nor a hash.
+var ErrBadBlockID = errors.New("not a block height or hash")
+
+// LookupBlock finds a block by id: 64 hex characters are a hash, digits a height. The API and
+// the explorer share it.
+func LookupBlock(b Backend, id string) (*wire.Block, uint64, error) {
 	if len(id) == 2*wire.HashSize {
-		h, perr := wire.ParseHash(id)
-		if perr != nil {
-			writeError(w, 400, perr)
-			return
+		h, err := wire.ParseHash(id)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: %v", ErrBadBlockID, err)
 		}
-		b, height, err = s.backend.BlockByHash(h)
-	} else {
-		var perr error
-		if height, perr = strconv.ParseUint(id, 10, 64); perr != nil {
-			writeError(w, 400, fmt.Errorf("%q is neither a height nor a block hash", id))
-			return
-		}
-		b, err = s.backend.BlockByHeight(height)
+		return b.BlockByHash(h)
+	}
+	height, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %q", ErrBadBlockID, id)
+	}
+	blk, err := b.BlockByHeight(height)
+	return blk, height, err
+}
+
+// block serves /v1/blocks/{height-or-hash}.
+func (s *Server) block(w http.ResponseWriter, r *http.Request) {
+	b, height, err := LookupBlock(s.backend, r.PathValue("id"))
+	if errors.Is(err, ErrBadBlockID) {
+		writeError(w, 400, err)
+		return
 	}
 	if err != nil {
 		s.lookupError(w, err)

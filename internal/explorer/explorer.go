@@ -9,7 +9,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/api"
@@ -88,18 +87,7 @@ func (e *explorer) index(w http.ResponseWriter, _ *http.Request) {
 
 func (e *explorer) block(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var (
-		b      *wire.Block
-		height uint64
-		err    error
-	)
-	if h, perr := wire.ParseHash(id); perr == nil {
-		b, height, err = e.b.BlockByHash(h)
-	} else if height, perr = strconv.ParseUint(id, 10, 64); perr == nil {
-		b, err = e.b.BlockByHeight(height)
-	} else {
-		err = fmt.Errorf("%q is neither a height nor a block hash", id)
-	}
+	b, height, err := api.LookupBlock(e.b, id)
 	if err != nil {
 		e.notFound(w, "block "+id, err)
 		return
