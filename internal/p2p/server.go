@@ -349,6 +349,22 @@ func (s *Server) checkVersion(id NodeID, v *message.Version) error {
 // register adds a handshaken peer, resolving duplicate connections to the same node: both ends
 // keep the connection dialled by the smaller node id, so simultaneous dials settle the same way.
 func (s *Server) register(p *Peer) bool {
+	if !s.addPeer(p) {
+		return false
+	}
+	// The peer table write (an fsynced store commit) happens outside the server lock.
+	if !p.inbound {
+		s.addrs.Good(p.addr, p.id.String())
+	} else if p.version.ListenAddr != "" {
+		s.addrs.Add(p.version.ListenAddr, p.id.String(), addrmgr.SourceInbound)
+	}
+	s.log.Info("peer connected", "peer", p.id.Short(), "addr", p.addr, "direction", p.direction(),
+		"height", p.version.BestHeight, "org", p.version.Org)
+	return true
+}
+
+// addPeer puts p in the peer map unless a preferred connection to the same node exists.
+func (s *Server) addPeer(p *Peer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
@@ -365,13 +381,6 @@ func (s *Server) register(p *Peer) bool {
 	}
 	s.peers[p.id] = p
 	s.m.peers.WithLabelValues(p.direction()).Inc()
-	if !p.inbound {
-		s.addrs.Good(p.addr, p.id.String())
-	} else if p.version.ListenAddr != "" {
-		s.addrs.Add(p.version.ListenAddr, p.id.String(), addrmgr.SourceInbound)
-	}
-	s.log.Info("peer connected", "peer", p.id.Short(), "addr", p.addr, "direction", p.direction(),
-		"height", p.version.BestHeight, "org", p.version.Org)
 	return true
 }
 
