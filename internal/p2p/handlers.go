@@ -216,13 +216,14 @@ func (s *Server) handleBlock(p *Peer, b *wire.Block) {
 }
 
 // blockMisbehaviour scores a block rejection. A block too far in the future may be our clock's
-// fault; a miner that is no longer permitted may be news the peer has not loaded yet.
+// fault. A block of a miner we do not list is policy skew, not misbehaviour: the relaying peer may
+// have loaded a permission file that we have not yet (an organization just added) or still have
+// (a miner just revoked), so it is refused and counted, never scored: scoring it would ban honest
+// members for a few seconds' difference in reload times.
 func blockMisbehaviour(err error) (int32, string) {
 	switch rule := chain.RuleOf(err); rule {
-	case "", chain.RuleTimeTooNew:
+	case "", chain.RuleTimeTooNew, chain.RuleMinerNotPermitted:
 		return 0, ""
-	case chain.RuleMinerNotPermitted:
-		return 50, "block-" + string(rule)
 	default:
 		return BanThreshold, "block-" + string(rule)
 	}

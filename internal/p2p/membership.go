@@ -34,7 +34,9 @@ func (s *Server) admit(id NodeID, outbound bool, expectID string) error {
 
 // permissionsChanged applies a reloaded permission file: the chain's miner policy follows the
 // watcher already; connected peers that lost membership, or whose role or organization changed,
-// are disconnected.
+// are disconnected. The others are asked for their chain again: blocks refused under the previous
+// file (a new member's miner) may be valid now, and nothing else would fetch them again until the
+// next block is announced.
 func (s *Server) permissionsChanged(set *permissions.Set) {
 	for _, p := range s.peerList() {
 		m, ok := set.Lookup(p.id)
@@ -46,6 +48,8 @@ func (s *Server) permissionsChanged(set *permissions.Set) {
 			p.disconnect("role or organization changed in the permission file")
 		case s.cfg.Role == RoleObserver && m.Role == RoleObserver:
 			p.disconnect("observers connect to validators only")
+		default:
+			s.sync.startHeaders(p)
 		}
 	}
 }

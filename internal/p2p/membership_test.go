@@ -185,3 +185,51 @@ func TestObserverNeverDialsObservers(t *testing.T) {
 		t.Fatalf("second observer has %d peers, want 0 (it knows only the other observer)", n2.srv.PeerCount())
 	}
 }
+
+// TestPermissionReloadSkew: an organization joins and the members reload the permission file at
+// different moments. A validator that already lists the new miner relays its block to an
+// observer that does not yet: the observer refuses the blocks but keeps its validator (policy skew
+// is not misbehaviour), and once it reloads it fetches the blocks it had refused.
+func TestPermissionReloadSkew(t *testing.T) {
+	a := newMember(t, "org1-v0", "org1", "validator")
+	o := newMember(t, "org1-o0", "org1", "observer")
+	c := newMember(t, "org3-v0", "org3", "validator")
+	gen := writeGenesis(t, func(f *genesis.File) {
+		f.Membership = genesis.Consortium
+		f.Miners = []string{a.miner.NodeID()}
+	})
+	permsA, permsO, permsC := tempPath(t, "a.yaml"), tempPath(t, "o.yaml"), tempPath(t, "c.yaml")
+	writeFile(t, permsA, permissionFile(1, []*member{a, o}, nil))
+	writeFile(t, permsO, permissionFile(1, []*member{a, o}, nil))
+	writeFile(t, permsC, permissionFile(2, []*member{a, o, c}, nil))
+	na, no := a.start(t, gen, permsA), o.start(t, gen, permsO)
+	no.connect(na)
+	waitFor(t, 5*time.Second, "the observer attached", func() bool { return no.srv.PeerCount() == 1 })
+
+	// org3 joins: the validator reloads first and takes the new member's block.
+	writeFile(t, permsA, permissionFile(2, []*member{a, o, c}, nil))
+	nc := c.start(t, gen, permsC)
+	nc.connect(na)
+	waitFor(t, 10*time.Second, "the new member connected", func() bool { return nc.srv.PeerCount() == 1 })
+	var blk *wire.Block
+	for i := 1; i <= 2; i++ {
+		blk = nc.mine()
+		waitFor(t, 5*time.Second, "the validator took the new miner's block", func() bool { return na.tip() == blk.Hash() })
+		waitFor(t, 5*time.Second, "the observer refused it under its older file", func() bool {
+			return metric(t, no, "chainnode_blocks_rejected_total", "rule", "miner-not-permitted") >= float64(i)
+		})
+	}
+	if no.tip() == blk.Hash() || no.srv.PeerCount() != 1 {
+		t.Fatalf("observer: tip %s, %d peers; want the old tip and its validator kept", no.tip(), no.srv.PeerCount())
+	}
+	if got := metric(t, no, "chainnode_p2p_bans_total"); got != 0 {
+		t.Fatalf("the observer banned %v peers for policy skew", got)
+	}
+
+	// The observer reloads: it fetches the block again without any new announcement.
+	writeFile(t, permsO, permissionFile(2, []*member{a, o, c}, nil))
+	waitFor(t, 15*time.Second, "the observer on the new member's block after its reload", func() bool { return no.tip() == blk.Hash() })
+	if no.srv.PeerCount() != 1 {
+		t.Fatalf("observer has %d peers after the reload", no.srv.PeerCount())
+	}
+}
