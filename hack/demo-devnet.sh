@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# make demo: start the most complete working network this machine can run.
-#
-# Today that is `chainnode devnet`: four mining validators (real chainnode processes on
+# `make demo` without a Docker engine: `chainnode devnet`, four mining validators (real chainnode processes on
 # 127.0.0.1, mutual TLS between them), a transfer sent with chainctl to one node and seen mined
 # on another, then the network left running (Ctrl-C stops it; DEMO_SECONDS=N stops it after N
-# seconds). Running it again resumes the same chain. The kind cluster replaces this when its
-# issue lands.
+# seconds). Running it again resumes the same chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory build >/dev/null
@@ -13,6 +10,7 @@ DIR=${DEMO_DIR:-.devnet/demo}
 NODES=${DEMO_NODES:-4}
 MEMBERSHIP=${DEMO_MEMBERSHIP:-public}
 cn=bin/chainnode; ctl=bin/chainctl
+mkdir -p "$(dirname "$DIR")"
 
 $cn devnet --dir "$DIR" --nodes "$NODES" --membership "$MEMBERSHIP" >"$DIR.out" 2>&1 &
 devnet_pid=$!

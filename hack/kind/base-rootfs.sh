@@ -13,7 +13,7 @@ if [[ ! -f $CACHE/rootfs.tar ]]; then
   mkdir -p "$CACHE" && root=$CACHE/root && rm -rf "$root"
   # The packages kind's base image installs (systemd as PID 1, mount tools, iptables, ...).
   pkgs=systemd,systemd-sysv,dbus,libsystemd0,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,
-  pkgs+=ebtables,ca-certificates,socat,procps,libseccomp2,pigz,e2fsprogs,bash,rsync,lockfile-progs,libbtrfs0,fuse-overlayfs
+  pkgs+=ebtables,ca-certificates,socat,procps,libseccomp2,pigz,e2fsprogs,bash,rsync,lockfile-progs,libbtrfs0,fuse-overlayfs,jq
   start=$(date +%s)
   debootstrap --variant=minbase --include="$pkgs" bookworm "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap.log"; exit 1; }

@@ -10,7 +10,11 @@ OUT=${XDG_CACHE_HOME:-$HOME/.cache}/chainnet/kind/runtime-${CONTAINERD_VERSION}-
 if [[ -x $OUT/runc && -x $OUT/containerd ]]; then echo "$OUT"; exit 0; fi
 mkdir -p "$OUT"
 export GOBIN=$OUT GOFLAGS=-mod=mod
-dpkg -s libseccomp-dev >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libseccomp-dev pkg-config >/dev/null; }
+if ! pkg-config --exists libseccomp 2>/dev/null; then
+  apt-get update -qq -o DPkg::Lock::Timeout=300 || true
+  apt-get install -y -qq -o DPkg::Lock::Timeout=300 libseccomp-dev pkg-config >/dev/null
+  pkg-config --exists libseccomp || { echo "kind: libseccomp-dev is needed to build runc" >&2; exit 1; }
+fi
 start=$(date +%s)
 CGO_ENABLED=0 go install -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
   "github.com/containerd/containerd/v2/cmd/containerd@${CONTAINERD_VERSION}" \

@@ -47,7 +47,3 @@ sync: manifests generate ## Regenerate everything derived: CRD/RBAC, DeepCopy, c
 helm-package: tools sync ## Package both charts into dist/.
 	mkdir -p dist && $(BIN)/helm package charts/chainnet-operator charts/chainnet-network -d dist
 
-.PHONY: kind-probe
-kind-probe: ## Early proofs for the offline kind node: nested containerd+runc, then a kubelet running a static pod.
-	hack/kind/probe-runtime.sh
-	hack/kind/probe-kubelet.sh

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Creates (or reuses, when it is healthy and runs the current node image) the kind cluster
+# $KIND_CLUSTER (default chainnet) from our node image, and waits until every system pod is Ready
+# and a default StorageClass exists. Writes the kubeconfig to bin/kubeconfig.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CLUSTER=${KIND_CLUSTER:-chainnet}
+K8S_VERSION=${K8S_VERSION:-v1.37.2}
+IMAGE=${KIND_NODE_IMAGE:-chainnet/kind-node:${K8S_VERSION}}
+hack/kind/build-node-image.sh
+hack/kind/link-tools.sh
+export KUBECONFIG=$PWD/bin/kubeconfig
+node=${CLUSTER}-control-plane
+start=$(date +%s)
+
+healthy() {
+  [[ $(docker inspect -f '{{ .State.Running }} {{ .Image }}' "$node" 2>/dev/null) == "true $(docker image inspect -f '{{ .Id }}' "$IMAGE")" ]] &&
+    bin/kind get kubeconfig --name "$CLUSTER" > "$KUBECONFIG" 2>/dev/null &&
+    bin/kubectl get --raw /readyz >/dev/null 2>&1
+}
+
+if bin/kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  if healthy; then
+    echo "kind: reusing cluster $CLUSTER"
+  else
+    # A cluster left by an earlier run whose node stopped (a machine restart ends its processes)
+    # or that runs an older node image: start afresh.
+    echo "kind: cluster $CLUSTER is stale or not answering; recreating it"
+    bin/kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
+  fi
+fi
+if ! bin/kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  cat > bin/kind-config.yaml <<YAML
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  # kube-proxy's image is our Debian root with nft; the nftables mode needs no iptables backend
+  # detection.
+  kubeProxyMode: nftables
+kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  # The engines here run cgroup v1, which kubelets since v1.35 refuse unless told otherwise.
+  failCgroupV1: false
+- |
+  kind: KubeProxyConfiguration
+  # Without CAP_SYS_RESOURCE no process may lower its OOM score.
+  oomScoreAdj: 0
+YAML
+  bin/kind create cluster --name "$CLUSTER" --image "$IMAGE" --config bin/kind-config.yaml --kubeconfig "$KUBECONFIG" --wait 0s
+fi
+bin/kind get kubeconfig --name "$CLUSTER" > "$KUBECONFIG"
+deadline=$(( $(date +%s) + 300 ))
+until bin/kubectl -n kube-system wait --for=condition=Ready pods --all --timeout=10s >/dev/null 2>&1 &&
+      bin/kubectl -n local-path-storage wait --for=condition=Ready pods --all --timeout=10s >/dev/null 2>&1 &&
+      [[ -n $(bin/kubectl get pods -n local-path-storage -o name 2>/dev/null) ]] &&
+      bin/kubectl get storageclass standard -o jsonpath='{.metadata.annotations.storageclass\.kubernetes\.io/is-default-class}' 2>/dev/null | grep -q true; do
+  if (( $(date +%s) > deadline )); then
+    echo "kind: system pods not Ready after 300s" >&2
+    bin/kubectl get pods -A -o wide >&2 || true
+    docker exec "$node" journalctl -u kubelet --no-pager -n 60 >&2 || true
+    exit 1
+  fi
+  sleep 3
+done
+echo "kind: cluster $CLUSTER ready in $(( $(date +%s) - start ))s (KUBECONFIG=$KUBECONFIG)"
+bin/kubectl get nodes -o wide

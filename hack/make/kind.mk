@@ -1,0 +1,23 @@
+##@ Kind (offline clusters built from source)
+
+KIND_CLUSTER ?= chainnet
+
+.PHONY: kind-image
+kind-image: ## Build the kind node image and every image in it from source (cached).
+	hack/kind/build-node-image.sh
+
+.PHONY: kind-cluster
+kind-cluster: ## Create (or reuse) the kind cluster $(KIND_CLUSTER) from our node image.
+	KIND_CLUSTER=$(KIND_CLUSTER) hack/kind/create-cluster.sh
+
+.PHONY: kind-load
+kind-load: ## Build the operator and node images and load them into the kind cluster.
+	KIND_CLUSTER=$(KIND_CLUSTER) hack/kind/load-images.sh
+
+.PHONY: kind-delete
+kind-delete: ## Delete the kind cluster.
+	-hack/kind/link-tools.sh && bin/kind delete cluster --name $(KIND_CLUSTER)
+
+.PHONY: e2e
+e2e: ## End-to-end suite on the kind cluster (needs a Docker engine): Helm install, three memberships.
+	KIND_CLUSTER=$(KIND_CLUSTER) hack/e2e.sh

@@ -1,0 +1,378 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/controllers"
+	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/permissions"
+)
+
+var _ = Describe("a private network", Ordered, func() {
+	const ns = "e2e-private"
+	var cn *chainv1.ChainNetwork
+	BeforeAll(func(ctx SpecContext) {
+		freshNamespace(ctx, ns)
+		cn = sample("private", ns)
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+	})
+	AfterEach(func() { dumpOnFailure(ns) })
+
+	It("becomes Ready; every node mines or follows past height 5 with peers, on one chain", func(ctx SpecContext) {
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 3, 5)
+	})
+})
+
+var _ = Describe("a public network", Ordered, func() {
+	const ns = "e2e-public"
+	var cn *chainv1.ChainNetwork
+	BeforeAll(func(ctx SpecContext) {
+		freshNamespace(ctx, ns)
+		cn = sample("public", ns)
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+	})
+	AfterEach(func() { dumpOnFailure(ns) })
+
+	It("becomes Ready; every node past height 5 with peers, on one chain", func(ctx SpecContext) {
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 4, 5)
+	})
+
+	It("brings a deleted validator back with its volume and chain, and it catches up", func(ctx SpecContext) {
+		pod := nodePods(ctx, cn, controllers.RoleValidator)[0]
+		var pvc corev1.PersistentVolumeClaim
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data-" + pod.Name}, &pvc)).To(Succeed())
+		before, err := nodeStatus(ctx, pod)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8s.Delete(ctx, &pod)).To(Succeed())
+
+		var again corev1.Pod
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(&pod), &again)).To(Succeed())
+			g.Expect(again.UID).NotTo(Equal(pod.UID))
+			g.Expect(again.Status.PodIP).NotTo(BeEmpty())
+		}).WithContext(ctx).Should(Succeed())
+		By("its first answer already holds the chain it had")
+		var first uint64
+		Eventually(func() error {
+			s, err := nodeStatus(ctx, again)
+			first = s.Height
+			return err
+		}).WithContext(ctx).Should(Succeed())
+		Expect(first).To(BeNumerically(">=", before.Height))
+		var pvcAfter corev1.PersistentVolumeClaim
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(&pvc), &pvcAfter)).To(Succeed())
+		Expect(pvcAfter.UID).To(Equal(pvc.UID), "the pod must come back on the same volume")
+
+		By("it catches up with the others")
+		Eventually(func(g Gomega) {
+			s, err := nodeStatus(ctx, again)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(s.Height + 1).To(BeNumerically(">=", bestHeight(ctx, cn)))
+			g.Expect(s.Height).To(BeNumerically(">", before.Height))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("scales validators up and down, keeping the volumes of removed nodes", func(ctx SpecContext) {
+		setValidators(ctx, cn, "default", 4)
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 5, bestHeight(ctx, cn))
+		setValidators(ctx, cn, "default", 2)
+		expectReady(ctx, cn)
+		Eventually(func() []corev1.Pod { return nodePods(ctx, cn, controllers.RoleValidator) }).WithContext(ctx).Should(HaveLen(2))
+		for _, ordinal := range []int32{2, 3} {
+			name := "data-" + controllers.PodName(cn, "default", controllers.RoleValidator, ordinal)
+			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &corev1.PersistentVolumeClaim{})).To(Succeed(), name)
+		}
+		expectHealthyChain(ctx, cn, 3, bestHeight(ctx, cn))
+	})
+
+	It("rolls a new image out one validator at a time while blocks keep coming", func(ctx SpecContext) {
+		image := fmt.Sprintf("chainnet/chainnode:%s-e2e", version)
+		run(ctx, "docker", "tag", "chainnet/chainnode:"+version, image)
+		run(ctx, root+"/bin/kind", "load", "docker-image", "--name", kindCluster(), image)
+		start := bestHeight(ctx, cn)
+
+		// Watch the validators while the rollout runs: never more than one down.
+		var minReady atomic.Int32
+		minReady.Store(100)
+		watch, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			defer GinkgoRecover()
+			for watch.Err() == nil {
+				ready := int32(0)
+				var pods corev1.PodList
+				if k8s.List(watch, &pods, client.InNamespace(ns), client.MatchingLabels{
+					controllers.LabelNetwork: cn.Name, controllers.LabelRole: controllers.RoleValidator}) == nil {
+					for _, p := range pods.Items {
+						if podReady(p) {
+							ready++
+						}
+					}
+					if ready < minReady.Load() {
+						minReady.Store(ready)
+					}
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		patchSpec(ctx, cn, map[string]any{"image": image})
+		Eventually(func(g Gomega) {
+			pods := nodePods(ctx, cn, "")
+			g.Expect(pods).To(HaveLen(3))
+			for _, p := range pods {
+				g.Expect(p.Spec.Containers[0].Image).To(Equal(image), p.Name)
+				g.Expect(podReady(p)).To(BeTrue(), p.Name)
+			}
+		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
+		stop()
+		Expect(minReady.Load()).To(BeNumerically(">=", 1), "both validators were down at once during the rollout")
+		expectReady(ctx, cn)
+		Eventually(func() uint64 { return bestHeight(ctx, cn) }).WithContext(ctx).Should(BeNumerically(">=", start+3))
+		expectHealthyChain(ctx, cn, 3, start+3)
+	})
+
+	It("leaves the volumes and keys, and nothing else, when the network is deleted", func(ctx SpecContext) {
+		Expect(k8s.Delete(ctx, cn)).To(Succeed())
+		owned := client.MatchingLabels{controllers.LabelNetwork: cn.Name}
+		Eventually(func(g Gomega) {
+			for _, list := range []client.ObjectList{&appsv1.StatefulSetList{}, &corev1.ServiceList{}, &corev1.ConfigMapList{},
+				&policyv1.PodDisruptionBudgetList{}, &networkingv1.NetworkPolicyList{}, &corev1.PodList{}} {
+				g.Expect(k8s.List(ctx, list, client.InNamespace(ns), owned)).To(Succeed())
+				g.Expect(meta.LenList(list)).To(BeZero(), "%T", list)
+			}
+		}).WithContext(ctx).WithTimeout(3 * time.Minute).Should(Succeed())
+		var pvcs corev1.PersistentVolumeClaimList
+		Expect(k8s.List(ctx, &pvcs, client.InNamespace(ns), owned)).To(Succeed())
+		Expect(len(pvcs.Items)).To(BeNumerically(">=", 5), "every validator's and the observer's volume")
+		var secrets corev1.SecretList
+		Expect(k8s.List(ctx, &secrets, client.InNamespace(ns), owned)).To(Succeed())
+		Expect(len(secrets.Items)).To(BeNumerically(">=", 5), "every node's key Secret")
+	})
+})
+
+var _ = Describe("a consortium", Ordered, func() {
+	const ns = "e2e-consortium"
+	var cn *chainv1.ChainNetwork
+	BeforeAll(func(ctx SpecContext) {
+		freshNamespace(ctx, ns)
+		cn = sample("consortium", ns)
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+	})
+	AfterEach(func() { dumpOnFailure(ns) })
+
+	It("becomes Ready; every member node past height 5 with peers, on one chain", func(ctx SpecContext) {
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 5, 5)
+	})
+
+	var outsider *corev1.Pod
+	var outsiderID string
+	It("refuses a node whose key is no member's, even when its own permission file lists it", func(ctx SpecContext) {
+		outsider, outsiderID = startOutsider(ctx, cn)
+		members := nodePods(ctx, cn, "")
+		Eventually(func(g Gomega) {
+			refused := 0.0
+			for _, p := range members {
+				n, err := metric(ctx, p, "chainnode_p2p_handshakes_refused_total", `reason="not-`)
+				g.Expect(err).NotTo(HaveOccurred())
+				refused += n
+			}
+			g.Expect(refused).To(BeNumerically(">", 0), "members counted no refusal")
+		}).WithContext(ctx).Should(Succeed())
+		s, err := nodeStatus(ctx, *outsider)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Peers).To(BeZero(), "the outsider has peers")
+	})
+
+	It("rejects the blocks of a connected node whose miner key is not listed", func(ctx SpecContext) {
+		Expect(outsider).NotTo(BeNil())
+		var p2pPort int32
+		for _, cp := range outsider.Spec.Containers[0].Ports {
+			if cp.Name == "p2p" {
+				p2pPort = cp.ContainerPort
+			}
+		}
+		var live corev1.Pod
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(outsider), &live)).To(Succeed())
+		patchSpec(ctx, cn, map[string]any{"externalPeers": []map[string]any{{
+			"address": fmt.Sprintf("%s:%d", live.Status.PodIP, p2pPort), "nodeId": outsiderID, "organization": "org1"}}})
+		Eventually(func(g Gomega) {
+			s, err := nodeStatus(ctx, live)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(s.Peers).To(BeNumerically(">=", 1), "the admitted node connects")
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(func(g Gomega) {
+			rejected := 0.0
+			for _, p := range nodePods(ctx, cn, "") {
+				n, err := metric(ctx, p, "chainnode_blocks_rejected_total", `rule="miner-not-permitted"`)
+				g.Expect(err).NotTo(HaveOccurred())
+				rejected += n
+			}
+			g.Expect(rejected).To(BeNumerically(">", 0), "no member rejected the outsider's blocks")
+		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
+		expectHealthyChain(ctx, cn, 5, bestHeight(ctx, cn))
+
+		Expect(k8s.Delete(ctx, outsider)).To(Succeed())
+		patchSpec(ctx, cn, map[string]any{"externalPeers": nil})
+		expectReady(ctx, cn)
+	})
+
+	It("admits a new organization without restarting the other nodes", func(ctx SpecContext) {
+		type seen struct {
+			uid      types.UID
+			restarts int32
+		}
+		before := map[string]seen{}
+		for _, p := range nodePods(ctx, cn, "") {
+			before[p.Name] = seen{p.UID, restarts(p)}
+		}
+		var got chainv1.ChainNetwork
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+		orgs := append(got.Spec.Organizations, chainv1.Organization{Name: "org3", Validators: 1})
+		patchSpec(ctx, cn, map[string]any{"organizations": orgs})
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 6, bestHeight(ctx, cn))
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, chainv1.ConditionPermissionsApplied)).To(BeTrue())
+		}).WithContext(ctx).Should(Succeed())
+		for _, p := range nodePods(ctx, cn, "") {
+			if b, ok := before[p.Name]; ok {
+				Expect(p.UID).To(Equal(b.uid), "%s was re-created", p.Name)
+				Expect(restarts(p)).To(Equal(b.restarts), "%s restarted", p.Name)
+			}
+		}
+	})
+})
+
+// startOutsider runs a node that is no member: its own keys, the network's genesis and seeds,
+// and a forged permission file that lists it in org1 (so it would accept itself). It runs the
+// pod template of org1's validators with those swapped in, outside the operator's labels.
+func startOutsider(ctx context.Context, cn *chainv1.ChainNetwork) (*corev1.Pod, string) {
+	GinkgoHelper()
+	nodeKey, err := keys.Generate()
+	Expect(err).NotTo(HaveOccurred())
+	minerKey, err := keys.Generate()
+	Expect(err).NotTo(HaveOccurred())
+	nk, err := keys.Marshal(nodeKey)
+	Expect(err).NotTo(HaveOccurred())
+	mk, err := keys.Marshal(minerKey)
+	Expect(err).NotTo(HaveOccurred())
+	name := cn.Name + "-outsider"
+	Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cn.Namespace},
+		Data: map[string][]byte{controllers.SecretNodeKey: nk, controllers.SecretMinerKey: mk}})).To(Succeed())
+
+	var real corev1.ConfigMap
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: controllers.PermissionsConfigMapName(cn)}, &real)).To(Succeed())
+	var forged permissions.File
+	Expect(json.Unmarshal([]byte(real.Data[controllers.PermissionsKey]), &forged)).To(Succeed())
+	for i := range forged.Organizations {
+		if forged.Organizations[i].Name == "org1" {
+			o := &forged.Organizations[i]
+			o.Validators = append(o.Validators, permissions.Node{Name: name, NodeID: nodeKey.NodeID()})
+			o.Miners = append(o.Miners, minerKey.NodeID())
+		}
+	}
+	b, err := json.Marshal(forged)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cn.Namespace},
+		Data: map[string]string{controllers.PermissionsKey: string(b)}})).To(Succeed())
+
+	var sts appsv1.StatefulSet
+	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: controllers.StatefulSetName(cn, "org1", controllers.RoleValidator)}, &sts)).To(Succeed())
+	spec := *sts.Spec.Template.Spec.DeepCopy()
+	c := &spec.Containers[0]
+	for i, a := range c.Args {
+		if i > 0 && c.Args[i-1] == "--advertise-addr" {
+			c.Args[i] = "$(POD_IP):" + a[strings.LastIndex(a, ":")+1:]
+		}
+	}
+	c.Env = append(c.Env, corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}})
+	for i := range spec.Volumes {
+		v := &spec.Volumes[i]
+		switch v.Name {
+		case "keys":
+			v.VolumeSource = corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name, Items: []corev1.KeyToPath{
+				{Key: controllers.SecretNodeKey, Path: name + "/" + controllers.SecretNodeKey},
+				{Key: controllers.SecretMinerKey, Path: name + "/" + controllers.SecretMinerKey}}}}
+		case "permissions":
+			v.VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}
+		}
+	}
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cn.Namespace, Labels: map[string]string{"app": name}}, Spec: spec}
+	Expect(k8s.Create(ctx, pod)).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+		_, err := nodeStatus(ctx, *pod)
+		g.Expect(err).NotTo(HaveOccurred())
+	}).WithContext(ctx).Should(Succeed())
+	return pod, nodeKey.NodeID()
+}
+
+func setValidators(ctx context.Context, cn *chainv1.ChainNetwork, org string, n int32) {
+	GinkgoHelper()
+	var got chainv1.ChainNetwork
+	Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+	for i := range got.Spec.Organizations {
+		if got.Spec.Organizations[i].Name == org {
+			got.Spec.Organizations[i].Validators = n
+		}
+	}
+	patchSpec(ctx, cn, map[string]any{"organizations": got.Spec.Organizations})
+}
+
+// patchSpec merge-patches the network's spec, as `kubectl patch --type merge` would.
+func patchSpec(ctx context.Context, cn *chainv1.ChainNetwork, spec map[string]any) {
+	GinkgoHelper()
+	b, err := json.Marshal(map[string]any{"spec": spec})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8s.Patch(ctx, cn, client.RawPatch(types.MergePatchType, b))).To(Succeed())
+}
+
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func restarts(p corev1.Pod) int32 {
+	var n int32
+	for _, s := range p.Status.ContainerStatuses {
+		n += s.RestartCount
+	}
+	return n
+}
+
+func kindCluster() string {
+	if name := os.Getenv("KIND_CLUSTER"); name != "" {
+		return name
+	}
+	return "chainnet"
+}
