@@ -43,7 +43,8 @@ type ChainNetworkReconciler struct {
 // +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps;services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete;patch
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
@@ -98,7 +99,12 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.updateStatus(ctx, cn, genesisHash, permVersion); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: StatusRefresh}, nil
+	next := StatusRefresh
+	if h := cn.Status.Healing; h != nil && len(h.Lagging) > 0 {
+		// A lagging node is restarted once its grace period ends: look again by then.
+		next = min(next, time.Duration(cn.Spec.SelfHealing.GracePeriodSeconds)*time.Second/2+time.Second)
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
 }
 
 // apply server-side applies obj as the operator's field manager: a second apply of the same

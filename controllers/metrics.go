@@ -18,10 +18,12 @@ var (
 		Help: "Node pods the network's spec asks for."}, []string{"namespace", "network"})
 	networkBestHeight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "chainnet_network_best_height",
 		Help: "Highest height reported by the network's nodes."}, []string{"namespace", "network"})
+	healingActions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chainnet_network_healing_actions_total",
+		Help: "Nodes repaired by self-healing, by action (Restart, Reseed)."}, []string{"namespace", "network", "action"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(networkChainSplit, networkReadyNodes, networkDesiredNodes, networkBestHeight)
+	metrics.Registry.MustRegister(networkChainSplit, networkReadyNodes, networkDesiredNodes, networkBestHeight, healingActions)
 }
 
 func recordNetworkMetrics(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus) {

@@ -103,6 +103,15 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 	}
 	st.Nodes = fmt.Sprintf("%d/%d", st.ReadyNodes, st.DesiredNodes)
 	st.Chain = r.chainStatus(ctx, cn)
+	if r.Nodes != nil {
+		var pods corev1.PodList
+		if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
+			return err
+		}
+		if err := r.heal(ctx, cn, st, pods.Items, rolling); err != nil {
+			return err
+		}
+	}
 	setConditions(cn, st, rolling)
 	recordNetworkMetrics(cn, st)
 

@@ -14,6 +14,7 @@ if [[ -n "$unformatted" ]]; then
   echo "gofmt needed:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+go vet -tags e2e ./test/e2e/   # the kind suite (make e2e) must at least compile here
 
 if [[ -x bin/controller-gen && -x bin/kustomize ]]; then
   echo "== generated code, manifests, chart CRD/RBAC and Argo CD patch are up to date; kustomize renders"

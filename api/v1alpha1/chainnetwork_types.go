@@ -86,6 +86,12 @@ type ChainNetworkSpec struct {
 	// +optional
 	Monitoring Monitoring `json:"monitoring,omitempty"`
 
+	// SelfHealing repairs nodes the network cannot count on: a node that lags behind the best
+	// height is restarted, and a node whose store is corrupt is re-seeded from its peers.
+	// +kubebuilder:default={}
+	// +optional
+	SelfHealing SelfHealing `json:"selfHealing,omitempty"`
+
 	// Paused stops reconciliation (status included) until it is false again.
 	// +optional
 	Paused bool `json:"paused,omitempty"`
@@ -245,6 +251,30 @@ type ExternalPeer struct {
 	CIDR string `json:"cidr,omitempty"`
 }
 
+// SelfHealing says when the operator repairs a node. It takes one action per network at a time
+// (then waits GracePeriodSeconds), and none while a rollout is under way.
+type SelfHealing struct {
+	// Enabled turns self-healing on.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+	// LagBlocks: a reachable node at least this many blocks below the network's best height for
+	// GracePeriodSeconds is restarted (its pod deleted; it keeps its volume and resyncs).
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	LagBlocks int64 `json:"lagBlocks,omitempty"`
+	// GracePeriodSeconds is how long a node may lag before it is restarted, and the least time
+	// between two healing actions in the network.
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Minimum=5
+	// +optional
+	GracePeriodSeconds int32 `json:"gracePeriodSeconds,omitempty"`
+}
+
+// IsEnabled is Enabled, true when unset.
+func (h SelfHealing) IsEnabled() bool { return h.Enabled == nil || *h.Enabled }
+
 // Monitoring integrations.
 type Monitoring struct {
 	// ServiceMonitor creates a prometheus-operator ServiceMonitor when its CRD exists.
@@ -298,6 +328,38 @@ type ChainNetworkStatus struct {
 	// Chain figures read from the nodes' /v1/status when reachable.
 	// +optional
 	Chain *ChainStatus `json:"chain,omitempty"`
+	// Healing records what self-healing did and which nodes it is watching.
+	// +optional
+	Healing *HealingStatus `json:"healing,omitempty"`
+}
+
+// HealingStatus is the record of self-healing.
+type HealingStatus struct {
+	// Restarts counts lagging nodes restarted.
+	// +optional
+	Restarts int32 `json:"restarts,omitempty"`
+	// Reseeds counts nodes whose corrupt store was replaced by a fresh volume synced from peers.
+	// +optional
+	Reseeds int32 `json:"reseeds,omitempty"`
+	// LastAction says what was done last, to which node, and why.
+	// +optional
+	LastAction string `json:"lastAction,omitempty"`
+	// LastActionTime is when it was done.
+	// +optional
+	LastActionTime *metav1.Time `json:"lastActionTime,omitempty"`
+	// Lagging are the nodes seen behind the best height by LagBlocks or more, since when.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Lagging []LaggingNode `json:"lagging,omitempty"`
+}
+
+// LaggingNode is a node seen lagging.
+type LaggingNode struct {
+	// Name of the node's pod.
+	Name string `json:"name"`
+	// Since is when it was first seen lagging.
+	Since metav1.Time `json:"since"`
 }
 
 // OrganizationStatus counts an organization's nodes.

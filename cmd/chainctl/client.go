@@ -23,6 +23,9 @@ func newClient(base string) *client {
 	return &client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 15 * time.Second}}
 }
 
+// client is the node named by --node.
+func (g *globals) client() *client { return newClient(g.node) }
+
 // apiError is a non-2xx answer, with the rule the node named.
 type apiError struct {
 	Code int

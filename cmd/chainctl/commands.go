@@ -82,32 +82,7 @@ func newSendCommand(g *globals) *cobra.Command {
 		Long:  "Sign and send a transfer. The nonce is the sender's next, read from the node (plus its pending transactions are not counted: send one at a time or wait for inclusion).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := keys.Load(keyFile)
-			if err != nil {
-				return err
-			}
-			dest, err := keys.ParseAddress(to)
-			if err != nil {
-				return fmt.Errorf("--to: %w", err)
-			}
-			c := newClient(g.node)
-			var st api.Status
-			if err := c.do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
-				return err
-			}
-			var acct api.Account
-			if err := c.do(cmd.Context(), "GET", "/v1/accounts/"+k.Address(), nil, &acct); err != nil {
-				return err
-			}
-			tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: amount, Fee: fee, Nonce: acct.Nonce}
-			tx.Sign(k)
-			var res api.SubmitResult
-			if err := c.do(cmd.Context(), "POST", "/v1/transactions", api.TxFromWire(tx), &res); err != nil {
-				return err
-			}
-			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
-				fmt.Fprintf(w, "sent %d from %s to %s (fee %d, nonce %d)\ntransaction %s\n", amount, k.Address(), dest, fee, tx.Nonce, res.ID)
-			})
+			return sendTransfer(cmd, g, g.client(), keyFile, to, amount, fee)
 		},
 	}
 	f := cmd.Flags()
@@ -121,6 +96,36 @@ func newSendCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
+// sendTransfer signs a transfer with the key in keyFile, its nonce read from the node c talks to,
+// and submits it there.
+func sendTransfer(cmd *cobra.Command, g *globals, c *client, keyFile, to string, amount, fee uint64) error {
+	k, err := keys.Load(keyFile)
+	if err != nil {
+		return err
+	}
+	dest, err := keys.ParseAddress(to)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	var st api.Status
+	if err := c.do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
+		return err
+	}
+	var acct api.Account
+	if err := c.do(cmd.Context(), "GET", "/v1/accounts/"+k.Address(), nil, &acct); err != nil {
+		return err
+	}
+	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: amount, Fee: fee, Nonce: acct.Nonce}
+	tx.Sign(k)
+	var res api.SubmitResult
+	if err := c.do(cmd.Context(), "POST", "/v1/transactions", api.TxFromWire(tx), &res); err != nil {
+		return err
+	}
+	return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+		fmt.Fprintf(w, "sent %d from %s to %s (fee %d, nonce %d)\ntransaction %s\n", amount, k.Address(), dest, fee, tx.Nonce, res.ID)
+	})
+}
+
 func newStatusCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
@@ -131,7 +136,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 				return devnetStatus(cmd.Context(), g, cmd.OutOrStdout())
 			}
 			var st api.Status
-			if err := newClient(g.node).do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
+			if err := g.client().do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), st, func(w io.Writer) {
@@ -163,7 +168,7 @@ func newBlockCommand(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var b api.Block
-			if err := newClient(g.node).do(cmd.Context(), "GET", "/v1/blocks/"+args[0], nil, &b); err != nil {
+			if err := g.client().do(cmd.Context(), "GET", "/v1/blocks/"+args[0], nil, &b); err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), b, func(w io.Writer) {
@@ -192,7 +197,7 @@ func newBalanceCommand(g *globals) *cobra.Command {
 				addr = k.Address()
 			}
 			var a api.Account
-			if err := newClient(g.node).do(cmd.Context(), "GET", "/v1/accounts/"+addr, nil, &a); err != nil {
+			if err := g.client().do(cmd.Context(), "GET", "/v1/accounts/"+addr, nil, &a); err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), a, func(w io.Writer) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -16,7 +18,13 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+	root := newRootCommand()
+	// Installed as kubectl-chainnet, chainctl is the kubectl plugin: `kubectl chainnet ARGS` runs
+	// `chainctl network ARGS`.
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == "kubectl-chainnet" {
+		root.SetArgs(append([]string{"network"}, os.Args[1:]...))
+	}
+	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "chainctl:", err)
 		os.Exit(1)
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,4 +121,30 @@ func verifyStore(t *testing.T, dataDir string, params *genesis.Params) uint64 {
 		}
 	}
 	return tip.Height
+}
+
+// TestCorruptStoreExitStatus: a node whose store file is unreadable exits with
+// ExitCorruptStore (the status the operator re-seeds on), not the generic 1.
+func TestCorruptStoreExitStatus(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	gen := &genesis.File{NetworkID: "corrupt", ChainID: 9, Timestamp: uint64(time.Now().Unix()) - 1000,
+		Membership: genesis.Public, Consensus: genesis.DefaultConsensus()}
+	genPath := nodetest.WriteGenesis(t, dir, gen)
+	dataDir := filepath.Join(dir, "data")
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, store.FileName), make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--data-dir", dataDir, "--genesis", genPath, "--api-addr", "127.0.0.1:0", "--p2p-addr", "127.0.0.1:0")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitCorruptStore {
+		t.Fatalf("exit: %v, want status %d\n%s", err, ExitCorruptStore, out)
+	}
+	if !strings.Contains(string(out), "corrupt") {
+		t.Fatalf("the error does not say the store is corrupt:\n%s", out)
+	}
 }

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chainnet/chainnet/internal/store"
 )
 
 // version is stamped at build time with -ldflags "-X main.version=...".
@@ -25,8 +28,19 @@ func main() {
 	defer stop()
 	if err := newRootCommand().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "chainnode:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// ExitCorruptStore is chainnode's exit status when its store cannot be read: restarting cannot
+// help, and the operator re-seeds such a node (a fresh volume, synced from peers).
+const ExitCorruptStore = 3
+
+func exitCode(err error) int {
+	if errors.Is(err, store.ErrCorrupt) {
+		return ExitCorruptStore
+	}
+	return 1
 }
 
 func newRootCommand() *cobra.Command {

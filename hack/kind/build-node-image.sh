@@ -124,7 +124,7 @@ RUN chmod 755 /kind /kind/bin \\
  && mkdir -p /etc/kubernetes/manifests \\
  && ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer| length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \\
     | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
- && sed -i 's#sandbox_image = .*#sandbox_image = "${pause}"#' /etc/containerd/config.toml
+ && sed -i -e 's#sandbox_image = .*#sandbox_image = "${pause}"#' -e 's#SystemdCgroup = true#SystemdCgroup = false#' /etc/containerd/config.toml
 ENV container=docker
 STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/chainnet-preamble", "/sbin/init"]

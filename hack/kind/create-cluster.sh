@@ -42,6 +42,10 @@ kubeadmConfigPatches:
   kind: KubeletConfiguration
   # The engines here run cgroup v1, which kubelets since v1.35 refuse unless told otherwise.
   failCgroupV1: false
+  # On cgroup v1 in a nested node, runc's systemd driver freezes each new container to apply
+  # its device rules, and the freeze intermittently times out ("unable to freeze"); the cgroupfs
+  # driver (containerd's SystemdCgroup = false in the node image) does not freeze.
+  cgroupDriver: cgroupfs
 - |
   kind: KubeProxyConfiguration
   # Without CAP_SYS_RESOURCE no process may lower its OOM score.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names. Keep them stable: they are the on-disk schema.
@@ -41,6 +42,11 @@ const FileName = "chain.db"
 // ErrLocked is returned when another process holds the database.
 var ErrLocked = errors.New("database is locked by another process")
 
+// ErrCorrupt is returned when the database file cannot be read as a database (both meta pages
+// invalid, a checksum mismatch, another format version): the chain in it is lost, and only a
+// fresh store synced from peers or a snapshot can replace it.
+var ErrCorrupt = errors.New("database is corrupt")
+
 // DB is an open store.
 type DB struct {
 	bolt *bolt.DB
@@ -58,8 +64,11 @@ func Open(dir string) (*DB, error) {
 	path := filepath.Join(dir, FileName)
 	// The timeout turns a second node on the same data directory into an error instead of a hang.
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
+	}
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrCorrupt, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -69,5 +72,38 @@ func TestPeerTable(t *testing.T) {
 	db.ForEachPeer(func(k string, r []byte) error { got[k] = string(r); return nil })
 	if len(got) != 1 || got["p2"] != "r2" {
 		t.Fatalf("peers = %v", got)
+	}
+}
+
+// TestCorruptFileIsErrCorrupt: a file whose meta pages are gone (zeroed, or never a database) is
+// reported as ErrCorrupt, which chainnode turns into its corrupt-store exit status.
+func TestCorruptFileIsErrCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := db.Path()
+	db.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 2*os.Getpagesize()), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Open(dir); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("zeroed meta pages: got %v, want ErrCorrupt", err)
+	}
+	garbage := t.TempDir()
+	if err := os.WriteFile(filepath.Join(garbage, FileName), bytes.Repeat([]byte("not a database "), 2000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(garbage); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("garbage file: got %v, want ErrCorrupt", err)
+	}
+	if _, err := Open(t.TempDir()); err != nil {
+		t.Fatalf("an empty directory must open: %v", err)
 	}
 }

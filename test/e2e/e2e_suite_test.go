@@ -110,6 +110,15 @@ func freshNamespace(ctx context.Context, name string) {
 	Expect(k8s.Create(ctx, ns)).To(Succeed())
 }
 
+// releaseNamespace deletes a finished group's namespace (its miners would otherwise keep two
+// cores busy for the groups after it), unless E2E_KEEP is set for a look afterwards.
+func releaseNamespace(ctx context.Context, name string) {
+	if os.Getenv("E2E_KEEP") != "" {
+		return
+	}
+	_ = k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
 // dumpOnFailure writes what explains a failure under bin/e2e-artifacts/<spec>/: the operator's
 // and the nodes' logs (the previous container's too), events, ChainNetworks and pods.
 func dumpOnFailure(namespaces ...string) {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,7 @@ var _ = Describe("a private network", Ordered, func() {
 		Expect(k8s.Create(ctx, cn)).To(Succeed())
 	})
 	AfterEach(func() { dumpOnFailure(ns) })
+	AfterAll(func(ctx SpecContext) { releaseNamespace(ctx, ns) })
 
 	It("becomes Ready; every node mines or follows past height 5 with peers, on one chain", func(ctx SpecContext) {
 		expectReady(ctx, cn)
@@ -53,6 +56,7 @@ var _ = Describe("a public network", Ordered, func() {
 		Expect(k8s.Create(ctx, cn)).To(Succeed())
 	})
 	AfterEach(func() { dumpOnFailure(ns) })
+	AfterAll(func(ctx SpecContext) { releaseNamespace(ctx, ns) })
 
 	It("becomes Ready; every node past height 5 with peers, on one chain", func(ctx SpecContext) {
 		expectReady(ctx, cn)
@@ -92,6 +96,51 @@ var _ = Describe("a public network", Ordered, func() {
 			g.Expect(s.Height + 1).To(BeNumerically(">=", bestHeight(ctx, cn)))
 			g.Expect(s.Height).To(BeNumerically(">", before.Height))
 		}).WithContext(ctx).Should(Succeed())
+	})
+
+	It("re-seeds a node whose store is corrupt: a fresh volume, synced from its peers", func(ctx SpecContext) {
+		pod := nodePods(ctx, cn, controllers.RoleValidator)[1]
+		var pvc corev1.PersistentVolumeClaim
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data-" + pod.Name}, &pvc)).To(Succeed())
+		var pv corev1.PersistentVolume
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: pvc.Spec.VolumeName}, &pv)).To(Succeed())
+		dir := ""
+		switch {
+		case pv.Spec.HostPath != nil:
+			dir = pv.Spec.HostPath.Path
+		case pv.Spec.Local != nil:
+			dir = pv.Spec.Local.Path
+		}
+		Expect(dir).NotTo(BeEmpty(), "the volume's path on the node")
+		By("zeroing both bbolt meta pages of " + dir + "/chain.db on the kind node while the pod restarts")
+		// The running node rewrites a meta page at every commit: keep zeroing them until the
+		// restarted container has found them unreadable.
+		run(ctx, "docker", "exec", "-d", kindCluster()+"-control-plane", "sh", "-c",
+			fmt.Sprintf("for i in $(seq 300); do dd if=/dev/zero of=%s/chain.db bs=4096 count=2 conv=notrunc 2>/dev/null; sleep 0.1; done", dir))
+		Expect(k8s.Delete(ctx, &pod)).To(Succeed())
+
+		By("the node exits with the corrupt-store status, and the operator replaces its volume")
+		Eventually(func(g Gomega) {
+			var got chainv1.ChainNetwork
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+			g.Expect(got.Status.Healing).NotTo(BeNil())
+			g.Expect(got.Status.Healing.Reseeds).To(BeNumerically(">=", 1))
+			var fresh corev1.PersistentVolumeClaim
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(&pvc), &fresh)).To(Succeed())
+			g.Expect(fresh.UID).NotTo(Equal(pvc.UID), "the claim was not replaced")
+		}).WithContext(ctx).WithTimeout(5 * time.Minute).Should(Succeed())
+
+		By("the re-seeded node syncs the chain from its peers")
+		Eventually(func(g Gomega) {
+			var p corev1.Pod
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(&pod), &p)).To(Succeed())
+			g.Expect(podReady(p)).To(BeTrue())
+			s, err := nodeStatus(ctx, p)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(s.Height + 1).To(BeNumerically(">=", bestHeight(ctx, cn)))
+			g.Expect(s.Height).To(BeNumerically(">=", 5))
+		}).WithContext(ctx).Should(Succeed())
+		expectReady(ctx, cn)
 	})
 
 	It("scales validators up and down, keeping the volumes of removed nodes", func(ctx SpecContext) {
@@ -176,16 +225,56 @@ var _ = Describe("a public network", Ordered, func() {
 var _ = Describe("a consortium", Ordered, func() {
 	const ns = "e2e-consortium"
 	var cn *chainv1.ChainNetwork
+	var aliceFile string // a key funded in the genesis
 	BeforeAll(func(ctx SpecContext) {
 		freshNamespace(ctx, ns)
 		cn = sample("consortium", ns)
+		alice, err := keys.Generate()
+		Expect(err).NotTo(HaveOccurred())
+		aliceFile = filepath.Join(GinkgoT().TempDir(), "alice.json")
+		Expect(keys.Save(aliceFile, alice)).To(Succeed())
+		cn.Spec.Genesis.Alloc = append(cn.Spec.Genesis.Alloc, chainv1.Alloc{Address: alice.Address(), Balance: 1_000_000})
 		Expect(k8s.Create(ctx, cn)).To(Succeed())
 	})
 	AfterEach(func() { dumpOnFailure(ns) })
+	AfterAll(func(ctx SpecContext) { releaseNamespace(ctx, ns) })
 
 	It("becomes Ready; every member node past height 5 with peers, on one chain", func(ctx SpecContext) {
 		expectReady(ctx, cn)
 		expectHealthyChain(ctx, cn, 5, 5)
+	})
+
+	It("shows every node in `kubectl chainnet status`, and mines a transfer sent with `kubectl chainnet send`", func(ctx SpecContext) {
+		var st struct {
+			Nodes []struct {
+				Pod       string `json:"pod"`
+				Reachable bool   `json:"reachable"`
+				Ready     bool   `json:"ready"`
+				Height    uint64 `json:"height"`
+			} `json:"nodes"`
+		}
+		Expect(json.Unmarshal([]byte(plugin(ctx, "status", cn.Name, "-n", ns, "-o", "json")), &st)).To(Succeed())
+		Expect(st.Nodes).To(HaveLen(5))
+		for _, n := range st.Nodes {
+			Expect(n.Reachable && n.Ready).To(BeTrue(), "%+v", n)
+			Expect(n.Height).To(BeNumerically(">=", 5), n.Pod)
+		}
+		bob, err := keys.Generate()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(plugin(ctx, "send", cn.Name, "-n", ns, "--to", bob.Address(), "--amount", "2500", "--fee", "10", "--key", aliceFile)).
+			To(ContainSubstring("sent 2500"))
+		Eventually(func(g Gomega) {
+			for _, p := range nodePods(ctx, cn, "") {
+				b, err := nodeGet(ctx, p, "/v1/accounts/"+bob.Address())
+				g.Expect(err).NotTo(HaveOccurred())
+				var acct struct {
+					Balance uint64 `json:"balance"`
+				}
+				g.Expect(json.Unmarshal(b, &acct)).To(Succeed())
+				g.Expect(acct.Balance).To(Equal(uint64(2500)), "bob's balance on %s", p.Name)
+			}
+		}).WithContext(ctx).Should(Succeed())
+		Expect(plugin(ctx, "logs", cn.Name, "-n", ns, "--tail", "2")).To(ContainSubstring("[" + nodePods(ctx, cn, "")[0].Name + "]"))
 	})
 
 	var outsider *corev1.Pod
@@ -249,10 +338,8 @@ var _ = Describe("a consortium", Ordered, func() {
 		for _, p := range nodePods(ctx, cn, "") {
 			before[p.Name] = seen{p.UID, restarts(p)}
 		}
+		Expect(plugin(ctx, "add-org", cn.Name, "org3", "--validators", "1", "-n", ns)).To(ContainSubstring("organization org3 added"))
 		var got chainv1.ChainNetwork
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
-		orgs := append(got.Spec.Organizations, chainv1.Organization{Name: "org3", Validators: 1})
-		patchSpec(ctx, cn, map[string]any{"organizations": orgs})
 		expectReady(ctx, cn)
 		expectHealthyChain(ctx, cn, 6, bestHeight(ctx, cn))
 		Eventually(func(g Gomega) {
@@ -265,6 +352,45 @@ var _ = Describe("a consortium", Ordered, func() {
 				Expect(restarts(p)).To(Equal(b.restarts), "%s restarted", p.Name)
 			}
 		}
+	})
+	It("removes a member: its nodes leave the peer lists, its volumes and keys stay, nobody else restarts", func(ctx SpecContext) {
+		before := map[string]types.UID{}
+		for _, p := range nodePods(ctx, cn, "") {
+			if p.Labels[controllers.LabelOrg] != "org3" {
+				before[p.Name] = p.UID
+			}
+		}
+		var got chainv1.ChainNetwork
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+		var orgs []chainv1.Organization
+		for _, o := range got.Spec.Organizations {
+			if o.Name != "org3" {
+				orgs = append(orgs, o)
+			}
+		}
+		patchSpec(ctx, cn, map[string]any{"organizations": orgs})
+		Eventually(func() []corev1.Pod { return nodePods(ctx, cn, "") }).WithContext(ctx).Should(HaveLen(5))
+		expectReady(ctx, cn)
+		org3 := controllers.PodName(cn, "org3", controllers.RoleValidator, 0)
+		Eventually(func(g Gomega) {
+			for _, p := range nodePods(ctx, cn, "") {
+				b, err := nodeGet(ctx, p, "/v1/peers")
+				g.Expect(err).NotTo(HaveOccurred())
+				var peers []struct {
+					Org string `json:"org"`
+				}
+				g.Expect(json.Unmarshal(b, &peers)).To(Succeed())
+				for _, peer := range peers {
+					g.Expect(peer.Org).NotTo(Equal("org3"), "%s still has a peer of the removed member", p.Name)
+				}
+			}
+		}).WithContext(ctx).Should(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data-" + org3}, &corev1.PersistentVolumeClaim{})).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.KeySecretName(cn, "org3", controllers.RoleValidator, 0)}, &corev1.Secret{})).To(Succeed())
+		for _, p := range nodePods(ctx, cn, "") {
+			Expect(p.UID).To(Equal(before[p.Name]), "%s was re-created", p.Name)
+		}
+		expectHealthyChain(ctx, cn, 5, bestHeight(ctx, cn))
 	})
 })
 
@@ -368,6 +494,19 @@ func restarts(p corev1.Pod) int32 {
 		n += s.RestartCount
 	}
 	return n
+}
+
+// plugin runs `kubectl chainnet ARGS` (bin/kubectl-chainnet, a link to chainctl, found on PATH as
+// kubectl finds plugins) and returns its standard output.
+func plugin(ctx context.Context, args ...string) string {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), append([]string{"chainnet"}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(root, "bin")+":"+os.Getenv("PATH"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	Expect(err).NotTo(HaveOccurred(), "kubectl chainnet %s: %s", strings.Join(args, " "), stderr.String())
+	return string(out)
 }
 
 func kindCluster() string {
