@@ -96,8 +96,13 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.removeDeletedOrganizations(ctx, cn); err != nil {
 		return r.failed(ctx, cn, "CleanupFailed", err)
 	}
+	upgraded := cn.Status.UpgradedHeight
 	if err := r.updateStatus(ctx, cn, genesisHash, permVersion); err != nil {
 		return ctrl.Result{}, err
+	}
+	if cn.Status.UpgradedHeight != upgraded {
+		// Every node reached a scheduled upgrade: roll them to its image now.
+		return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
 	}
 	next := StatusRefresh
 	if h := cn.Status.Healing; h != nil && len(h.Lagging) > 0 {

@@ -36,7 +36,7 @@ func statefulSet(cn *chainv1.ChainNetwork, org chainv1.Organization, role, genes
 	template := corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
 			Labels:      labels,
-			Annotations: map[string]string{AnnotationConfigHash: hashOf(append([]string{cn.Spec.Image, genesisHash}, args...)...)},
+			Annotations: map[string]string{AnnotationConfigHash: hashOf(append([]string{nodeImage(cn), genesisHash}, args...)...)},
 		},
 		Spec: corev1.PodSpec{
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65532)),
@@ -101,6 +101,9 @@ func nodeArgs(cn *chainv1.ChainNetwork, org chainv1.Organization, role string) [
 	if role == RoleValidator {
 		args = append(args, "--mine", "--miner-threads", fmt.Sprint(org.MinerThreads))
 	}
+	if h := pendingUpgrade(cn); h != nil {
+		args = append(args, "--halt-height", fmt.Sprint(h.Height))
+	}
 	return args
 }
 
@@ -121,7 +124,7 @@ func nodeContainer(cn *chainv1.ChainNetwork, org chainv1.Organization, args []st
 	}
 	return corev1.Container{
 		Name:            "chainnode",
-		Image:           cn.Spec.Image,
+		Image:           nodeImage(cn),
 		ImagePullPolicy: cn.Spec.ImagePullPolicy,
 		Args:            args,
 		Env: []corev1.EnvVar{

@@ -112,6 +112,7 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 			return err
 		}
 	}
+	r.upgradeReached(cn, st)
 	setConditions(cn, st, rolling)
 	recordNetworkMetrics(cn, st)
 

@@ -86,6 +86,17 @@ type ChainNetworkSpec struct {
 	// +optional
 	Monitoring Monitoring `json:"monitoring,omitempty"`
 
+	// Upgrades schedule image changes at block heights, for changes every node must make at the
+	// same block (a consensus rule): every node is started with --halt-height at the next
+	// upgrade's height, connects and mines nothing above it, and once every node has reached it
+	// the nodes roll to its image and go on. Applied upgrades are recorded in
+	// status.upgradedHeight; the image of the last applied one replaces spec.image.
+	// +listType=map
+	// +listMapKey=height
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Upgrades []ScheduledUpgrade `json:"upgrades,omitempty"`
+
 	// SelfHealing repairs nodes the network cannot count on: a node that lags behind the best
 	// height is restarted, and a node whose store is corrupt is re-seeded from its peers.
 	// +kubebuilder:default={}
@@ -251,6 +262,16 @@ type ExternalPeer struct {
 	CIDR string `json:"cidr,omitempty"`
 }
 
+// ScheduledUpgrade switches every node to Image after the block at Height.
+type ScheduledUpgrade struct {
+	// Height is the last block of the old version.
+	// +kubebuilder:validation:Minimum=1
+	Height int64 `json:"height"`
+	// Image of chainnode from Height+1 on.
+	// +kubebuilder:validation:MinLength=1
+	Image string `json:"image"`
+}
+
 // SelfHealing says when the operator repairs a node. It takes one action per network at a time
 // (then waits GracePeriodSeconds), and none while a rollout is under way.
 type SelfHealing struct {
@@ -328,6 +349,10 @@ type ChainNetworkStatus struct {
 	// Chain figures read from the nodes' /v1/status when reachable.
 	// +optional
 	Chain *ChainStatus `json:"chain,omitempty"`
+	// UpgradedHeight is the height of the last scheduled upgrade every node reached; the nodes
+	// run its image.
+	// +optional
+	UpgradedHeight int64 `json:"upgradedHeight,omitempty"`
 	// Healing records what self-healing did and which nodes it is watching.
 	// +optional
 	Healing *HealingStatus `json:"healing,omitempty"`

@@ -64,6 +64,7 @@ func newRunCommand() *cobra.Command {
 	f.StringVar(&cfg.P2PAddr, "p2p-addr", "0.0.0.0:9333", "P2P listen address")
 	f.BoolVar(&cfg.Mine, "mine", false, "mine blocks")
 	f.IntVar(&cfg.MinerThreads, "miner-threads", 0, "mining threads (0: all cores)")
+	f.Uint64Var(&cfg.HaltHeight, "halt-height", 0, "stop at this height: connect and mine no block above it (a scheduled upgrade; 0: never)")
 	f.StringVar(&cfg.Role, "role", node.RoleValidator, "validator (may mine) or observer (never mines)")
 	f.StringVar(&cfg.Org, "org", "", "organization name (consortium and private networks)")
 	f.StringVar(&cfg.PermissionsPath, "permissions", "", "permission file (consortium and private networks; reloaded on change)")

@@ -29,6 +29,10 @@ type Status struct {
 	Syncing            bool    `json:"syncing"`
 	PermissionsVersion uint64  `json:"permissionsVersion"`
 	Version            string  `json:"version"`
+	// HaltHeight is the height this node stops at (--halt-height; 0: none), and Halted is true
+	// once it is there.
+	HaltHeight uint64 `json:"haltHeight,omitempty"`
+	Halted     bool   `json:"halted,omitempty"`
 }
 
 // Peer is one element of GET /v1/peers.

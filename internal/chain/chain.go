@@ -39,6 +39,10 @@ type Options struct {
 	// Now is the clock for the future-timestamp rule (tests move it). nil: time.Now.
 	Now        func() time.Time
 	MaxOrphans int
+	// HaltHeight, when non-zero, is the last height this node connects: blocks above it are
+	// refused (not marked invalid), so that every node stops at the same block for a scheduled
+	// upgrade and the upgraded nodes go on from there.
+	HaltHeight uint64
 }
 
 // Chain is the block chain of one network, backed by a store.
@@ -47,6 +51,7 @@ type Chain struct {
 	params *genesis.Params
 	log    *slog.Logger
 	now    func() time.Time
+	halt   uint64 // Options.HaltHeight
 
 	// processMu serialises ProcessBlock including listener notification, so listeners see
 	// changes in order; mu guards the index and tip and is never held while notifying.
@@ -66,7 +71,7 @@ type Chain struct {
 // New opens the chain stored in db, initialising it with the genesis block of params on first use.
 func New(db *store.DB, params *genesis.Params, opts Options) (*Chain, error) {
 	c := &Chain{
-		db: db, params: params, log: opts.Logger, now: opts.Now,
+		db: db, params: params, log: opts.Logger, now: opts.Now, halt: opts.HaltHeight,
 		index: map[wire.Hash]*blockNode{}, listeners: opts.Listeners,
 		orphans: newOrphanPool(opts.MaxOrphans),
 	}
@@ -359,3 +364,6 @@ func (c *Chain) NextBitsAfter(parent wire.Hash) (uint32, error) {
 	}
 	return c.nextBitsAfter(n), nil
 }
+
+// HaltHeight is the height this node stops at (0: none).
+func (c *Chain) HaltHeight() uint64 { return c.halt }

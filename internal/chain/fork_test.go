@@ -227,3 +227,32 @@ func TestHeadersAndLocator(t *testing.T) {
 		t.Fatalf("unknown parent: %v", err)
 	}
 }
+
+// TestHaltHeight: a node told to halt at height 2 connects blocks up to 2 and refuses the next
+// with beyond-halt-height, without marking it invalid: reopened without the halt (the upgraded
+// node), it takes the same block and the rest.
+func TestHaltHeight(t *testing.T) {
+	src := newHarness(t)
+	blocks := src.extend(4)
+	h := newHarness(t)
+	h.halt = 2
+	h.reopen()
+	if h.c.HaltHeight() != 2 {
+		t.Fatalf("HaltHeight %d", h.c.HaltHeight())
+	}
+	h.mustConnect(blocks[0])
+	h.mustConnect(blocks[1])
+	if _, err := h.process(blocks[2]); RuleOf(err) != RuleBeyondHaltHeight {
+		t.Fatalf("block 3 past the halt: %v, want %s", err, RuleBeyondHaltHeight)
+	}
+	if h.c.Tip().Height != 2 {
+		t.Fatalf("tip %d, want 2", h.c.Tip().Height)
+	}
+	h.halt = 0
+	h.reopen()
+	h.mustConnect(blocks[2])
+	h.mustConnect(blocks[3])
+	if h.c.Tip().Hash != blocks[3].Hash() {
+		t.Fatal("the upgraded node did not go on past the halt")
+	}
+}

@@ -32,6 +32,7 @@ type harness struct {
 	bob    *keys.Key
 	events []string
 	now    time.Time
+	halt   uint64 // Options.HaltHeight at the next open
 }
 
 func key(t testing.TB, seed byte) *keys.Key {
@@ -75,7 +76,7 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.db = db
-	c, err := New(db, params, Options{Now: func() time.Time { return h.now }, Listeners: []Listener{h}})
+	c, err := New(db, params, Options{Now: func() time.Time { return h.now }, Listeners: []Listener{h}, HaltHeight: h.halt})
 	if err != nil {
 		h.t.Fatal(err)
 	}

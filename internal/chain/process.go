@@ -102,6 +102,9 @@ func (c *Chain) tipNode() *blockNode { return c.main[len(c.main)-1] }
 func (c *Chain) acceptBlock(b *wire.Block, parent *blockNode) (ProcessResult, []event, error) {
 	node := newNode(b.Header, parent)
 	res := ProcessResult{Hash: node.hash, Height: node.height}
+	if halt := c.halt; halt > 0 && node.height > halt {
+		return res, nil, ruleErr(RuleBeyondHaltHeight, "block %s at height %d: this node halts at %d", node.hash, node.height, halt)
+	}
 	tip := c.tipNode()
 	if node.work.Cmp(tip.work) <= 0 {
 		if err := c.db.Update(func(tx *store.Tx) error { return storeBlock(tx, node, b) }); err != nil {

@@ -31,6 +31,9 @@ const (
 	RuleInvalidAncestor     Rule = "invalid-ancestor"     // builds on a block known invalid
 	RuleBadGenesis          Rule = "bad-genesis"          // a second genesis
 	RuleFeeTooLow           Rule = "fee-too-low"          // mempool policy, not consensus
+	// RuleBeyondHaltHeight is node policy, not consensus: a node told to halt at a height (a
+	// scheduled upgrade) takes no block above it until it restarts without the halt.
+	RuleBeyondHaltHeight Rule = "beyond-halt-height"
 )
 
 // RuleError is a block or transaction rejected for breaking a rule.

@@ -48,11 +48,16 @@ type Config struct {
 	TxRefreshDelay time.Duration
 	// TemplateMaxAge rebuilds a template this old, to move its timestamp. Default 5s.
 	TemplateMaxAge time.Duration
+	// HaltHeight, when non-zero, is the last height to mine: the miner waits at it.
+	HaltHeight uint64
 }
 
 // ErrAheadOfClock is returned by BuildTemplate when the next block's timestamp would be too far in
 // the future to be accepted.
 var ErrAheadOfClock = errors.New("template ahead of the clock")
+
+// ErrHalted is returned by BuildTemplate when the next block would be above Config.HaltHeight.
+var ErrHalted = errors.New("halt height reached")
 
 // ErrNoKey is returned by Start without a miner key.
 var ErrNoKey = errors.New("miner: no miner key")
@@ -193,6 +198,9 @@ func (m *Miner) BuildTemplate() (*wire.Block, error) {
 	tip := m.chain.Tip()
 	p := m.chain.Params()
 	height := tip.Height + 1
+	if m.cfg.HaltHeight > 0 && height > m.cfg.HaltHeight {
+		return nil, fmt.Errorf("%w: next block %d, halt at %d", ErrHalted, height, m.cfg.HaltHeight)
+	}
 	room := int(p.MaxBlockSize) - wire.BlockOverhead - wire.CoinbaseSize - 10
 	var txs []*wire.Tx
 	if m.txs != nil {

@@ -172,3 +172,25 @@ func TestWaitsInsteadOfMiningAheadOfTheClock(t *testing.T) {
 		t.Fatalf("BuildTemplate: %v, want ErrAheadOfClock", err)
 	}
 }
+
+// TestMinerWaitsAtHaltHeight: with a halt height the miner mines up to it and then builds no
+// template (ErrHalted) instead of mining blocks the node would refuse.
+func TestMinerWaitsAtHaltHeight(t *testing.T) {
+	env := chaintest.New(t)
+	m := New(Config{Threads: 1, Key: env.Miner, Now: func() time.Time { return env.Now }, HaltHeight: 2}, env.Chain, nil)
+	env.Chain.AddListener(tipWatcher{m})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHeight(t, env, 2)
+	time.Sleep(300 * time.Millisecond)
+	m.Stop()
+	if h := env.Chain.Tip().Height; h != 2 {
+		t.Fatalf("height %d, want the halt height 2", h)
+	}
+	if _, err := m.BuildTemplate(); !errors.Is(err, ErrHalted) {
+		t.Fatalf("template at the halt height: %v, want ErrHalted", err)
+	}
+}

@@ -16,7 +16,7 @@ func (m *Miner) loop(ctx context.Context) {
 	defer close(m.done)
 	for ctx.Err() == nil {
 		b, err := m.BuildTemplate()
-		if errors.Is(err, ErrAheadOfClock) {
+		if errors.Is(err, ErrAheadOfClock) || errors.Is(err, ErrHalted) {
 			m.log.Debug("waiting for the clock", "err", err)
 			if !sleep(ctx, time.Second) {
 				return
@@ -119,6 +119,9 @@ func (m *Miner) worker(h wire.Header, start, gen uint64, target *[32]byte, found
 func (m *Miner) submit(ctx context.Context, b *wire.Block) {
 	b.SignBlock(m.cfg.Key.Private)
 	res, err := m.chain.ProcessBlock(ctx, b)
+	if err != nil && ctx.Err() != nil {
+		return // the miner is stopping: the chain never judged this block
+	}
 	if err == nil && res.Status == chain.StatusConnected {
 		m.mined.Add(1)
 		m.log.Info("mined block", "height", res.Height, "hash", res.Hash, "txs", len(b.Txs))

@@ -98,6 +98,7 @@ func (n *Node) Status() api.Status {
 		Role: n.cfg.Role, Org: n.cfg.Org, Height: tip.Height, BestHash: tip.Hash.String(), TotalWork: tip.TotalWork.String(),
 		Difficulty: pow.Difficulty(tip.Header.Bits), Peers: n.net().PeerCount(), Hashrate: n.miner.HashRate(),
 		Mining: n.cfg.Mine, MempoolSize: n.pool.Len(), Syncing: !n.net().Synced(), Version: n.cfg.Version,
+		HaltHeight: n.cfg.HaltHeight, Halted: n.cfg.HaltHeight > 0 && tip.Height >= n.cfg.HaltHeight,
 	}
 	if n.cfg.Mine {
 		st.MinerAddress = n.minerKey.Address()

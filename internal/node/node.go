@@ -35,14 +35,17 @@ const (
 
 // Config is a node's configuration (see docs/design/node-contract.md for the flags).
 type Config struct {
-	DataDir         string
-	GenesisPath     string
-	NodeKeyPath     string
-	MinerKeyPath    string
-	APIAddr         string
-	P2PAddr         string
-	Mine            bool
-	MinerThreads    int
+	DataDir      string
+	GenesisPath  string
+	NodeKeyPath  string
+	MinerKeyPath string
+	APIAddr      string
+	P2PAddr      string
+	Mine         bool
+	MinerThreads int
+	// HaltHeight, when non-zero, is the last height the node connects or mines (a scheduled
+	// upgrade: every node stops at the same block, and restarts on the new version).
+	HaltHeight      uint64
 	Role            string
 	Org             string
 	PermissionsPath string
@@ -155,13 +158,13 @@ func New(cfg Config) (*Node, error) {
 	if n.db, err = store.Open(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	n.chain, err = chain.New(n.db, params, chain.Options{Logger: n.log})
+	n.chain, err = chain.New(n.db, params, chain.Options{Logger: n.log, HaltHeight: cfg.HaltHeight})
 	if err != nil {
 		n.db.Close()
 		return nil, err
 	}
 	n.pool = mempool.New(mempool.Config{}, n.chain)
-	n.miner = mining.New(mining.Config{Threads: cfg.MinerThreads, Key: n.minerKey, Logger: n.log}, minerChain{n}, n.pool)
+	n.miner = mining.New(mining.Config{Threads: cfg.MinerThreads, Key: n.minerKey, Logger: n.log, HaltHeight: cfg.HaltHeight}, minerChain{n}, n.pool)
 	n.chain.AddListener(n.pool)
 	n.chain.AddListener(chainEvents{n})
 	n.pool.Subscribe(n.txAdmitted)

@@ -219,10 +219,11 @@ func (s *Server) handleBlock(p *Peer, b *wire.Block) {
 // fault. A block of a miner we do not list is policy skew, not misbehaviour: the relaying peer may
 // have loaded a permission file that we have not yet (an organization just added) or still have
 // (a miner just revoked), so it is refused and counted, never scored: scoring it would ban honest
-// members for a few seconds' difference in reload times.
+// members for a few seconds' difference in reload times. Blocks above our halt height are our
+// own policy (a scheduled upgrade), not the peer's fault either.
 func blockMisbehaviour(err error) (int32, string) {
 	switch rule := chain.RuleOf(err); rule {
-	case "", chain.RuleTimeTooNew, chain.RuleMinerNotPermitted:
+	case "", chain.RuleTimeTooNew, chain.RuleMinerNotPermitted, chain.RuleBeyondHaltHeight:
 		return 0, ""
 	default:
 		return BanThreshold, "block-" + string(rule)

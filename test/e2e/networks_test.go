@@ -203,6 +203,43 @@ var _ = Describe("a public network", Ordered, func() {
 		expectHealthyChain(ctx, cn, 3, start+3)
 	})
 
+	It("applies a scheduled upgrade: every node halts at the height, then all roll to its image and go on", func(ctx SpecContext) {
+		image := fmt.Sprintf("chainnet/chainnode:%s-e2e-upgrade", version)
+		run(ctx, "docker", "tag", "chainnet/chainnode:"+version, image)
+		run(ctx, root+"/bin/kind", "load", "docker-image", "--name", kindCluster(), image)
+		height := int64(bestHeight(ctx, cn)) + 10
+		patchSpec(ctx, cn, map[string]any{"upgrades": []map[string]any{{"height": height, "image": image}}})
+
+		By(fmt.Sprintf("waiting for every node to halt at %d and the operator to record it", height))
+		Eventually(func(g Gomega) {
+			var got chainv1.ChainNetwork
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+			g.Expect(got.Status.UpgradedHeight).To(Equal(height))
+		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
+		By("every pod rolls to the upgrade's image and the chain goes on past the height, on one chain")
+		Eventually(func(g Gomega) {
+			pods := nodePods(ctx, cn, "")
+			g.Expect(pods).To(HaveLen(3))
+			for _, p := range pods {
+				g.Expect(p.Spec.Containers[0].Image).To(Equal(image), p.Name)
+				g.Expect(p.Spec.Containers[0].Args).NotTo(ContainElement("--halt-height"), p.Name)
+				s, err := nodeStatus(ctx, p)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(s.Height).To(BeNumerically(">", uint64(height)+1), p.Name)
+			}
+		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
+		Eventually(func(g Gomega) {
+			hashes := map[string]bool{}
+			for _, p := range nodePods(ctx, cn, "") {
+				h, err := blockHashAt(ctx, p, uint64(height))
+				g.Expect(err).NotTo(HaveOccurred())
+				hashes[h] = true
+			}
+			g.Expect(hashes).To(HaveLen(1), "blocks at the upgrade height")
+		}).WithContext(ctx).Should(Succeed())
+		expectReady(ctx, cn)
+	})
+
 	It("leaves the volumes and keys, and nothing else, when the network is deleted", func(ctx SpecContext) {
 		Expect(k8s.Delete(ctx, cn)).To(Succeed())
 		owned := client.MatchingLabels{controllers.LabelNetwork: cn.Name}

@@ -1,0 +1,81 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/controllers"
+	"github.com/chainnet/chainnet/internal/node"
+)
+
+// runHaltingNode runs a real mining chainnode started as the operator's --halt-height asks.
+func runHaltingNode(ip, genesisPath string, halt uint64) *node.Node {
+	n, err := node.New(node.Config{DataDir: GinkgoT().TempDir(), GenesisPath: genesisPath,
+		APIAddr: fmt.Sprintf("%s:%d", ip, statusAPIPort), Mine: true, MinerThreads: 1, HaltHeight: halt})
+	Expect(err).NotTo(HaveOccurred())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	DeferCleanup(func() { cancel(); <-done })
+	return n
+}
+
+var _ = Describe("Scheduled upgrades", func() {
+	ctx := context.Background()
+
+	It("arms --halt-height on every node, records the height once all are there, then rolls to the new image", func() {
+		ns := newNamespace()
+		cn := sample("public", ns)
+		cn.Spec.Organizations[0].Validators, cn.Spec.Organizations[0].Observers = 2, 0
+		cn.Spec.Service.APIPort = statusAPIPort
+		cn.Spec.Upgrades = []chainv1.ScheduledUpgrade{{Height: 4, Image: "chainnet/chainnode:next"}}
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+		stsKey := client.ObjectKey{Namespace: ns, Name: controllers.StatefulSetName(cn, "default", controllers.RoleValidator)}
+		container := func(g Gomega) (string, []string) {
+			var s appsv1.StatefulSet
+			g.Expect(k8s.Get(ctx, stsKey, &s)).To(Succeed())
+			c := s.Spec.Template.Spec.Containers[0]
+			return c.Image, c.Args
+		}
+		Eventually(func(g Gomega) {
+			image, args := container(g)
+			g.Expect(image).To(Equal(cn.Spec.Image))
+			i := slices.Index(args, "--halt-height")
+			g.Expect(i).To(BeNumerically(">=", 0), "args %v", args)
+			g.Expect(args[i+1]).To(Equal("4"))
+		}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+
+		By("the nodes, started with that flag, mine up to height 4 and stop there")
+		gen := writeTestGenesis()
+		a := runHaltingNode("127.0.0.41", gen, 4)
+		b := runHaltingNode("127.0.0.42", gen, 4)
+		fakePod(ctx, cn, "public-default-validator-0", "127.0.0.41")
+		fakePod(ctx, cn, "public-default-validator-1", "127.0.0.42")
+		Eventually(func(g Gomega) {
+			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
+				if c.Annotations == nil {
+					c.Annotations = map[string]string{}
+				}
+				c.Annotations["test/poke"] = time.Now().String()
+			})
+			g.Expect(fetch(ctx, cn).Status.UpgradedHeight).To(Equal(int64(4)))
+		}, 60*time.Second, time.Second).Should(Succeed())
+
+		By("the StatefulSet rolls to the upgrade's image, without the halt")
+		Eventually(func(g Gomega) {
+			image, args := container(g)
+			g.Expect(image).To(Equal("chainnet/chainnode:next"))
+			g.Expect(args).NotTo(ContainElement("--halt-height"))
+		}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
+		Consistently(func() uint64 { return max(a.Chain().Tip().Height, b.Chain().Tip().Height) }, 2*time.Second, 200*time.Millisecond).
+			Should(Equal(uint64(4)), "a node went past its halt height")
+	})
+})
