@@ -47,7 +47,7 @@ func writeTestGenesis() string {
 // fakePod registers a pod of the network at ip (the object only: no kubelet runs it).
 func fakePod(ctx context.Context, cn *chainv1.ChainNetwork, name, ip string) {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cn.Namespace,
-		Labels: map[string]string{controllers.LabelNetwork: cn.Name, controllers.LabelComponent: "node"}},
+		Labels: map[string]string{controllers.LabelNetwork: cn.Name, controllers.LabelComponent: "node", controllers.LabelOrg: "default"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "chainnode", Image: cn.Spec.Image}}}}
 	Expect(k8s.Create(ctx, p)).To(Succeed())
 	p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}

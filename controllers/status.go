@@ -111,6 +111,9 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 		if err := r.heal(ctx, cn, st, pods.Items, rolling); err != nil {
 			return err
 		}
+		if err := r.growVolumes(ctx, cn, st.Chain); err != nil {
+			return err
+		}
 	}
 	r.upgradeReached(cn, st)
 	setConditions(cn, st, rolling)
@@ -289,6 +292,9 @@ func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.Chai
 		n.Reachable, n.Height, n.BestHash, n.Peers, n.Synced = true, int64(s.Height), s.BestHash, int32(s.Peers), !s.Syncing
 		n.HashRate = int64(s.Hashrate)
 		n.PermissionsVersion = int64(s.PermissionsVersion)
+		if s.DataDiskSize > 0 {
+			n.DiskUsedPercent = int32(s.DataDiskUsed * 100 / s.DataDiskSize)
+		}
 		cs.HashRate += n.HashRate
 		cs.BestHeight = max(cs.BestHeight, n.Height)
 		if cs.CommonHeight < 0 || n.Height < cs.CommonHeight {

@@ -165,6 +165,23 @@ type StorageSpec struct {
 	// StorageClassName of the claims; empty: the cluster's default class.
 	// +optional
 	StorageClassName *string `json:"storageClassName,omitempty"`
+	// AutoGrow expands a node's claim in place when its volume fills (the storage class must
+	// allow volume expansion).
+	// +optional
+	AutoGrow *AutoGrow `json:"autoGrow,omitempty"`
+}
+
+// AutoGrow grows volumes by half their size, one step at a time, up to MaxSize.
+type AutoGrow struct {
+	// UsedPercent of the volume at which it grows.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=99
+	// +optional
+	UsedPercent int32 `json:"usedPercent,omitempty"`
+	// MaxSize caps the growth.
+	// +required
+	MaxSize resource.Quantity `json:"maxSize"`
 }
 
 // Consensus holds the chain's consensus parameters (see the node contract).
@@ -442,6 +459,9 @@ type NodeStatus struct {
 	// PermissionsVersion is the version of the permission file the node enforces.
 	// +optional
 	PermissionsVersion int64 `json:"permissionsVersion,omitempty"`
+	// DiskUsedPercent is how full the node's data volume is.
+	// +optional
+	DiskUsedPercent int32 `json:"diskUsedPercent,omitempty"`
 }
 
 // ChainNetwork is a proof-of-work blockchain network run by the operator.

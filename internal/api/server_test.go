@@ -92,6 +92,10 @@ func TestStatusFollowsTheContract(t *testing.T) {
 	if st.Height != 1 {
 		t.Fatalf("height %d after a block", st.Height)
 	}
+	// The data directory's file system, for the operator's volume growth.
+	if st.DataDiskSize == 0 || st.DataDiskUsed == 0 || st.DataDiskUsed > st.DataDiskSize {
+		t.Fatalf("data disk size %d, used %d", st.DataDiskSize, st.DataDiskUsed)
+	}
 }
 
 func TestTransactionLifecycle(t *testing.T) {

@@ -33,6 +33,10 @@ type Status struct {
 	// once it is there.
 	HaltHeight uint64 `json:"haltHeight,omitempty"`
 	Halted     bool   `json:"halted,omitempty"`
+	// DataDiskSize and DataDiskUsed are the bytes of the file system under the data directory
+	// (the node's volume): the operator grows the volume when it fills.
+	DataDiskSize uint64 `json:"dataDiskSize,omitempty"`
+	DataDiskUsed uint64 `json:"dataDiskUsed,omitempty"`
 }
 
 // Peer is one element of GET /v1/peers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/chain"
@@ -100,6 +101,7 @@ func (n *Node) Status() api.Status {
 		Mining: n.cfg.Mine, MempoolSize: n.pool.Len(), Syncing: !n.net().Synced(), Version: n.cfg.Version,
 		HaltHeight: n.cfg.HaltHeight, Halted: n.cfg.HaltHeight > 0 && tip.Height >= n.cfg.HaltHeight,
 	}
+	st.DataDiskSize, st.DataDiskUsed = diskUsage(n.cfg.DataDir)
 	if n.cfg.Mine {
 		st.MinerAddress = n.minerKey.Address()
 	}
@@ -146,4 +148,15 @@ func (n *Node) Tx(id wire.Hash) (*wire.Tx, *chain.TxLocation, error) {
 		return tx, nil, nil
 	}
 	return nil, nil, fmt.Errorf("transaction %s: %w", id, chain.ErrNotFound)
+}
+
+// diskUsage is the size and the used bytes of the file system holding dir (zeros if unknown).
+func diskUsage(dir string) (size, used uint64) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return 0, 0
+	}
+	size = fs.Blocks * uint64(fs.Bsize)
+	free := fs.Bfree * uint64(fs.Bsize)
+	return size, size - free
 }

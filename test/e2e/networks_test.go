@@ -20,6 +20,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -141,6 +142,35 @@ var _ = Describe("a public network", Ordered, func() {
 			g.Expect(s.Height).To(BeNumerically(">=", 5))
 		}).WithContext(ctx).Should(Succeed())
 		expectReady(ctx, cn)
+	})
+
+	It("reports each node's disk use, and says when the storage class cannot grow a full volume", func(ctx SpecContext) {
+		var got chainv1.ChainNetwork
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+		orgs := got.Spec.Organizations
+		orgs[0].Storage.AutoGrow = &chainv1.AutoGrow{UsedPercent: 1, MaxSize: resource.MustParse("2Gi")}
+		patchSpec(ctx, cn, map[string]any{"organizations": orgs})
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+			g.Expect(got.Status.Chain).NotTo(BeNil())
+			for _, n := range got.Status.Chain.Nodes {
+				g.Expect(n.DiskUsedPercent).To(BeNumerically(">=", 1), n.Name)
+			}
+			var evs corev1.EventList
+			g.Expect(k8s.List(ctx, &evs, client.InNamespace(ns))).To(Succeed())
+			found := false
+			for _, e := range evs.Items {
+				found = found || e.Reason == "VolumeNotExpandable"
+			}
+			g.Expect(found).To(BeTrue(), "no VolumeNotExpandable event (kind's local-path class cannot expand)")
+		}).WithContext(ctx).Should(Succeed())
+		var pvcs corev1.PersistentVolumeClaimList
+		Expect(k8s.List(ctx, &pvcs, client.InNamespace(ns), client.MatchingLabels{controllers.LabelNetwork: cn.Name})).To(Succeed())
+		for _, p := range pvcs.Items {
+			Expect(p.Spec.Resources.Requests.Storage().String()).To(Equal("1Gi"), p.Name)
+		}
+		orgs[0].Storage.AutoGrow = nil
+		patchSpec(ctx, cn, map[string]any{"organizations": orgs})
 	})
 
 	It("scales validators up and down, keeping the volumes of removed nodes", func(ctx SpecContext) {
