@@ -77,6 +77,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "KeysFailed", err)
 	}
+	if err := r.rotateKeys(ctx, cn); err != nil {
+		return r.failed(ctx, cn, "KeyRotationFailed", err)
+	}
 	genesisHash, err := r.ensureGenesis(ctx, cn, keys)
 	if err != nil {
 		return r.failed(ctx, cn, "GenesisFailed", err)
@@ -84,6 +87,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	permVersion, err := r.ensurePermissions(ctx, cn, keys)
 	if err != nil {
 		return r.failed(ctx, cn, "PermissionsFailed", err)
+	}
+	if err := r.noteAdmittedVersion(ctx, cn, permVersion); err != nil {
+		return r.failed(ctx, cn, "KeyRotationFailed", err)
 	}
 	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
 		return r.failed(ctx, cn, "ServicesFailed", err)

@@ -75,6 +75,7 @@ func (r *ChainNetworkReconciler) ensurePermissions(ctx context.Context, cn *chai
 		return 0, nil
 	}
 	f := permissionFile(cn, keys)
+	withRotations(cn, &f)
 	version := uint64(1)
 	existing := &corev1.ConfigMap{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: PermissionsConfigMapName(cn)}, existing)

@@ -292,6 +292,7 @@ func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.Chai
 		n.Reachable, n.Height, n.BestHash, n.Peers, n.Synced = true, int64(s.Height), s.BestHash, int32(s.Peers), !s.Syncing
 		n.HashRate = int64(s.Hashrate)
 		n.PermissionsVersion = int64(s.PermissionsVersion)
+		n.NodeID = s.NodeID
 		if s.DataDiskSize > 0 {
 			n.DiskUsedPercent = int32(s.DataDiskUsed * 100 / s.DataDiskSize)
 		}

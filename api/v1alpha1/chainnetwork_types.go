@@ -97,6 +97,17 @@ type ChainNetworkSpec struct {
 	// +optional
 	Upgrades []ScheduledUpgrade `json:"upgrades,omitempty"`
 
+	// KeyRotations ask for new keys for nodes: a new P2P identity and a new miner key, without
+	// losing the chain. An entry is identified by node and id; add one with a new id to rotate
+	// the same node again. Rotations run one at a time per network (a Lease), in order; their
+	// progress is in status.keyRotations.
+	// +listType=map
+	// +listMapKey=node
+	// +listMapKey=id
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	KeyRotations []KeyRotation `json:"keyRotations,omitempty"`
+
 	// SelfHealing repairs nodes the network cannot count on: a node that lags behind the best
 	// height is restarted, and a node whose store is corrupt is re-seeded from its peers.
 	// +kubebuilder:default={}
@@ -279,6 +290,63 @@ type ExternalPeer struct {
 	CIDR string `json:"cidr,omitempty"`
 }
 
+// KeyRotation asks for new keys for one node.
+type KeyRotation struct {
+	// Node is the node's pod name, e.g. corp-org1-validator-0.
+	// +kubebuilder:validation:MinLength=1
+	Node string `json:"node"`
+	// ID tells rotations of the same node apart (a date, a ticket number).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	ID string `json:"id"`
+}
+
+// Key rotation phases.
+const (
+	// RotationAdmitting: new keys made; the permission file lists them beside the old ones and
+	// the operator waits until every node enforces it.
+	RotationAdmitting = "Admitting"
+	// RotationRestarting: the node's key Secret holds the new keys and the node restarts with
+	// them; its old identity stays admitted until it reconnects with the new one.
+	RotationRestarting = "Restarting"
+	// RotationCompleted: the node runs with its new keys; the old node key is gone from the
+	// permission file and the old miner key is revoked as of RotatedAt.
+	RotationCompleted = "Completed"
+	// RotationFailed: the rotation cannot be done (e.g. no such node).
+	RotationFailed = "Failed"
+)
+
+// KeyRotationStatus is the record of one rotation.
+type KeyRotationStatus struct {
+	// Node and ID identify the rotation (see KeyRotation).
+	Node string `json:"node"`
+	ID   string `json:"id"`
+	// Phase: Admitting, Restarting, Completed or Failed.
+	Phase string `json:"phase"`
+	// Message says why, when Failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// OldNodeID and OldMinerKey are the retired public keys; NewNodeID and NewMinerKey the new.
+	// +optional
+	OldNodeID string `json:"oldNodeId,omitempty"`
+	// +optional
+	OldMinerKey string `json:"oldMinerKey,omitempty"`
+	// +optional
+	NewNodeID string `json:"newNodeId,omitempty"`
+	// +optional
+	NewMinerKey string `json:"newMinerKey,omitempty"`
+	// AdmittedVersion is the first permission file version listing the new keys.
+	// +optional
+	AdmittedVersion int64 `json:"admittedVersion,omitempty"`
+	// RotatedAt is when the node's keys were swapped: blocks its old miner key signed before
+	// this time stay valid.
+	// +optional
+	RotatedAt *metav1.Time `json:"rotatedAt,omitempty"`
+	// CompletedAt is when the node answered with its new identity and peers.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+}
+
 // ScheduledUpgrade switches every node to Image after the block at Height.
 type ScheduledUpgrade struct {
 	// Height is the last block of the old version.
@@ -370,6 +438,9 @@ type ChainNetworkStatus struct {
 	// run its image.
 	// +optional
 	UpgradedHeight int64 `json:"upgradedHeight,omitempty"`
+	// KeyRotations record the rotations asked for in spec.keyRotations.
+	// +optional
+	KeyRotations []KeyRotationStatus `json:"keyRotations,omitempty"`
 	// Healing records what self-healing did and which nodes it is watching.
 	// +optional
 	Healing *HealingStatus `json:"healing,omitempty"`
@@ -459,6 +530,9 @@ type NodeStatus struct {
 	// PermissionsVersion is the version of the permission file the node enforces.
 	// +optional
 	PermissionsVersion int64 `json:"permissionsVersion,omitempty"`
+	// NodeID is the node's P2P identity (its public key).
+	// +optional
+	NodeID string `json:"nodeId,omitempty"`
 	// DiskUsedPercent is how full the node's data volume is.
 	// +optional
 	DiskUsedPercent int32 `json:"diskUsedPercent,omitempty"`

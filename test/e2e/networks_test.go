@@ -16,9 +16,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -458,6 +460,53 @@ var _ = Describe("a consortium", Ordered, func() {
 			Expect(p.UID).To(Equal(before[p.Name]), "%s was re-created", p.Name)
 		}
 		expectHealthyChain(ctx, cn, 5, bestHeight(ctx, cn))
+	})
+	It("rotates a validator's keys: the new identity admitted first, the chain kept, the old miner key revoked", func(ctx SpecContext) {
+		pod := controllers.PodName(cn, "org1", controllers.RoleValidator, 1)
+		var p corev1.Pod
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: pod}, &p)).To(Succeed())
+		before, err := nodeStatus(ctx, p)
+		Expect(err).NotTo(HaveOccurred())
+		patchSpec(ctx, cn, map[string]any{"keyRotations": []map[string]any{{"node": pod, "id": "e2e-1"}}})
+
+		var rot chainv1.KeyRotationStatus
+		Eventually(func(g Gomega) {
+			var got chainv1.ChainNetwork
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(cn), &got)).To(Succeed())
+			g.Expect(got.Status.KeyRotations).To(HaveLen(1))
+			rot = got.Status.KeyRotations[0]
+			g.Expect(rot.Phase).To(Equal(chainv1.RotationCompleted), "%+v", rot)
+		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
+		Expect(rot.OldNodeID).To(Equal(before.NodeID))
+		Expect(rot.NewNodeID).NotTo(Equal(rot.OldNodeID))
+		Expect(rot.AdmittedVersion).To(BeNumerically(">", 0))
+
+		By("the node answers with its new identity, on its old volume, with peers")
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: pod}, &p)).To(Succeed())
+			s, err := nodeStatus(ctx, p)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(s.NodeID).To(Equal(rot.NewNodeID))
+			g.Expect(s.Peers).To(BeNumerically(">=", 1))
+			g.Expect(s.Height).To(BeNumerically(">=", before.Height), "the chain was kept")
+		}).WithContext(ctx).Should(Succeed())
+
+		By("the permission file lists the new keys only, and revokes the old miner key as of the swap")
+		Eventually(func(g Gomega) {
+			var cm corev1.ConfigMap
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.PermissionsConfigMapName(cn)}, &cm)).To(Succeed())
+			var f permissions.File
+			g.Expect(json.Unmarshal([]byte(cm.Data[controllers.PermissionsKey]), &f)).To(Succeed())
+			text := cm.Data[controllers.PermissionsKey]
+			g.Expect(text).To(ContainSubstring(rot.NewNodeID))
+			g.Expect(text).NotTo(ContainSubstring(rot.OldNodeID))
+			g.Expect(f.RevokedMiners).To(ContainElement(HaveField("Key", rot.OldMinerKey)))
+		}).WithContext(ctx).Should(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: cn.Name + "-key-rotation"}, &coordinationv1.Lease{}))
+		}).WithContext(ctx).Should(BeTrue(), "the rotation Lease was not released")
+		expectReady(ctx, cn)
+		expectHealthyChain(ctx, cn, 5, bestHeight(ctx, cn)+2)
 	})
 })
 

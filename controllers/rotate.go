@@ -1,0 +1,321 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/permissions"
+)
+
+// Key rotation, one node at a time per network:
+//
+//  1. Admitting: new keys are generated into the Secret <key secret>-next; the permission file
+//     lists them beside the node's current ones. Wait until every reachable node enforces that
+//     version, so that nobody refuses the new identity.
+//  2. Restarting: the node's key Secret is replaced by the new keys (Secrets are immutable:
+//     deleted and created again), -next is deleted and the pod restarted. The old identity stays
+//     in the permission file, and the old miner key is revoked as of the swap: blocks it signed
+//     before remain valid for every node that syncs later.
+//  3. Completed: once the node answers with its new identity and has peers, the old node key
+//     leaves the permission file.
+//
+// A Lease (<network>-key-rotation) names the rotation in progress, so two operators (or two
+// reconciles) never rotate two nodes of one network at once.
+
+// revocationMargin covers blocks the old miner key signed just before the swap with a
+// timestamp slightly ahead of the clock.
+const revocationMargin = time.Minute
+
+const rotationLeaseSeconds = 900
+
+func rotationSecretName(cn *chainv1.ChainNetwork, n node) string {
+	return KeySecretName(cn, n.Org, n.Role, n.Ordinal) + "-next"
+}
+
+func rotationLeaseName(cn *chainv1.ChainNetwork) string { return cn.Name + "-key-rotation" }
+
+// nodeByPod maps pod names to the spec's nodes.
+func nodeByPod(cn *chainv1.ChainNetwork) map[string]node {
+	out := map[string]node{}
+	for _, n := range desiredNodes(cn) {
+		out[PodName(cn, n.Org, n.Role, n.Ordinal)] = n
+	}
+	return out
+}
+
+// rotationStatus finds the status of a spec rotation.
+func rotationStatus(st *chainv1.ChainNetworkStatus, k chainv1.KeyRotation) *chainv1.KeyRotationStatus {
+	for i := range st.KeyRotations {
+		if st.KeyRotations[i].Node == k.Node && st.KeyRotations[i].ID == k.ID {
+			return &st.KeyRotations[i]
+		}
+	}
+	return nil
+}
+
+// rotateKeys advances the first unfinished rotation of the spec by at most one phase and
+// writes its status. It runs before the permission file is built, which reads that status.
+func (r *ChainNetworkReconciler) rotateKeys(ctx context.Context, cn *chainv1.ChainNetwork) error {
+	if len(cn.Spec.KeyRotations) == 0 {
+		return nil
+	}
+	var active *chainv1.KeyRotation
+	for i := range cn.Spec.KeyRotations {
+		s := rotationStatus(&cn.Status, cn.Spec.KeyRotations[i])
+		if s == nil || (s.Phase != chainv1.RotationCompleted && s.Phase != chainv1.RotationFailed) {
+			active = &cn.Spec.KeyRotations[i]
+			break
+		}
+	}
+	if active == nil {
+		return nil // the last rotation released the Lease when it ended
+	}
+	holder := active.Node + "/" + active.ID
+	if ok, err := r.acquireRotationLease(ctx, cn, holder); err != nil || !ok {
+		return err
+	}
+	base := cn.DeepCopy()
+	st := rotationStatus(&cn.Status, *active)
+	if st == nil {
+		cn.Status.KeyRotations = append(cn.Status.KeyRotations, chainv1.KeyRotationStatus{Node: active.Node, ID: active.ID})
+		st = &cn.Status.KeyRotations[len(cn.Status.KeyRotations)-1]
+	}
+	if err := r.advanceRotation(ctx, cn, st); err != nil {
+		return err
+	}
+	if equalStatus(&base.Status, &cn.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, cn, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("record key rotation %s: %w", holder, err)
+	}
+	if st.Phase == chainv1.RotationCompleted || st.Phase == chainv1.RotationFailed {
+		return r.releaseRotationLease(ctx, cn)
+	}
+	return nil
+}
+
+func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) error {
+	n, ok := nodeByPod(cn)[st.Node]
+	if !ok {
+		st.Phase, st.Message = chainv1.RotationFailed, fmt.Sprintf("the network has no node %q", st.Node)
+		r.event(cn, corev1.EventTypeWarning, "KeyRotationFailed", "%s/%s: %s", st.Node, st.ID, st.Message)
+		return nil
+	}
+	switch st.Phase {
+	case "":
+		return r.startRotation(ctx, cn, n, st)
+	case chainv1.RotationAdmitting:
+		if !everyNodeEnforces(cn, st.AdmittedVersion) {
+			return nil
+		}
+		return r.swapKeys(ctx, cn, n, st)
+	case chainv1.RotationRestarting:
+		if cn.Status.Chain == nil {
+			return nil
+		}
+		for _, ns := range cn.Status.Chain.Nodes {
+			if ns.Name == st.Node && ns.Reachable && ns.NodeID == st.NewNodeID && ns.Peers > 0 {
+				now := metav1.Now()
+				st.Phase, st.CompletedAt = chainv1.RotationCompleted, &now
+				r.event(cn, corev1.EventTypeNormal, "KeyRotated", "%s runs with node key %.16s and miner key %.16s; the old node key is retired, the old miner key revoked as of %s",
+					st.Node, st.NewNodeID, st.NewMinerKey, st.RotatedAt.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	return nil
+}
+
+// startRotation makes the new keys (kept in <key secret>-next until the swap) and records them.
+func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) error {
+	var current corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
+		return err
+	}
+	old, err := keysOf(&current)
+	if err != nil {
+		return err
+	}
+	next, err := keySecret(cn, n)
+	if err != nil {
+		return err
+	}
+	next.Name = rotationSecretName(cn, n)
+	if _, err := r.createOnce(ctx, next); err != nil {
+		return fmt.Errorf("create %s: %w", next.Name, err)
+	}
+	var stored corev1.Secret // an earlier attempt may have created it: its keys win
+	if err := r.Get(ctx, client.ObjectKeyFromObject(next), &stored); err == nil {
+		next = &stored
+	}
+	nk, err := keysOf(next)
+	if err != nil {
+		return err
+	}
+	st.Phase = chainv1.RotationAdmitting
+	st.OldNodeID, st.OldMinerKey, st.NewNodeID, st.NewMinerKey = old.NodeID, old.MinerKey, nk.NodeID, nk.MinerKey
+	r.event(cn, corev1.EventTypeNormal, "KeyRotationStarted", "%s: new node key %.16s admitted beside the old one", st.Node, nk.NodeID)
+	return nil
+}
+
+// swapKeys replaces the node's key Secret with the new keys and restarts the node.
+func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) error {
+	var next corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: rotationSecretName(cn, n)}, &next); err != nil {
+		return fmt.Errorf("new keys of %s: %w", st.Node, err)
+	}
+	name := KeySecretName(cn, n.Org, n.Role, n.Ordinal)
+	var current corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &current); err != nil {
+		return err
+	}
+	if k, err := keysOf(&current); err == nil && k.NodeID != st.NewNodeID {
+		if err := r.Delete(ctx, &current, client.Preconditions{UID: &current.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("retire the keys of %s: %w", st.Node, err)
+		}
+		fresh := next.DeepCopy()
+		fresh.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: cn.Namespace, Labels: current.Labels, Annotations: next.Annotations}
+		if err := r.Create(ctx, fresh); err != nil {
+			return fmt.Errorf("install the new keys of %s: %w", st.Node, err)
+		}
+	}
+	now := metav1.Now()
+	st.Phase, st.RotatedAt = chainv1.RotationRestarting, &now
+	if err := r.Delete(ctx, &next); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: st.Node, Namespace: cn.Namespace}}
+	if err := r.Delete(ctx, pod); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("restart %s: %w", st.Node, err)
+	}
+	r.event(cn, corev1.EventTypeNormal, "KeysSwapped", "%s restarts with its new keys", st.Node)
+	return nil
+}
+
+// everyNodeEnforces: every reachable node (and at least one) runs permission version v or later.
+// Public networks have no permission file: nothing to wait for.
+func everyNodeEnforces(cn *chainv1.ChainNetwork, v int64) bool {
+	if !permissioned(cn) {
+		return true
+	}
+	if v == 0 || cn.Status.Chain == nil {
+		return false
+	}
+	seen := 0
+	for _, n := range cn.Status.Chain.Nodes {
+		if !n.Reachable {
+			continue
+		}
+		if n.PermissionsVersion < v {
+			return false
+		}
+		seen++
+	}
+	return seen > 0
+}
+
+// withRotations adds to the permission file what rotations need: a node being admitted is also
+// listed under its new keys; a node restarting is still listed under its old node key; the old
+// miner key of every swapped node is revoked as of the swap (plus a margin).
+func withRotations(cn *chainv1.ChainNetwork, f *permissions.File) {
+	nodes := nodeByPod(cn)
+	for _, st := range cn.Status.KeyRotations {
+		n, ok := nodes[st.Node]
+		if !ok {
+			continue
+		}
+		var extra *permissions.Node
+		switch st.Phase {
+		case chainv1.RotationAdmitting:
+			extra = &permissions.Node{Name: st.Node + "-next", NodeID: st.NewNodeID}
+		case chainv1.RotationRestarting:
+			extra = &permissions.Node{Name: st.Node + "-old", NodeID: st.OldNodeID}
+		}
+		for i := range f.Organizations {
+			o := &f.Organizations[i]
+			if o.Name != n.Org && cn.Spec.Membership != chainv1.Public {
+				continue
+			}
+			if extra != nil {
+				if n.Role == RoleValidator {
+					o.Validators = append(o.Validators, *extra)
+				} else {
+					o.Observers = append(o.Observers, *extra)
+				}
+			}
+			if st.Phase == chainv1.RotationAdmitting && n.Role == RoleValidator {
+				o.Miners = append(o.Miners, st.NewMinerKey)
+			}
+		}
+		if st.RotatedAt != nil && st.OldMinerKey != "" && n.Role == RoleValidator {
+			f.RevokedMiners = append(f.RevokedMiners, permissions.RevokedMiner{Key: st.OldMinerKey,
+				RevokedAt: uint64(st.RotatedAt.Add(revocationMargin).Unix())})
+		}
+	}
+}
+
+// noteAdmittedVersion records the first permission file version that lists a rotation's new keys.
+func (r *ChainNetworkReconciler) noteAdmittedVersion(ctx context.Context, cn *chainv1.ChainNetwork, version int64) error {
+	for i := range cn.Status.KeyRotations {
+		st := &cn.Status.KeyRotations[i]
+		if st.Phase != chainv1.RotationAdmitting || st.AdmittedVersion != 0 || !permissioned(cn) {
+			continue
+		}
+		base := cn.DeepCopy()
+		st.AdmittedVersion = version
+		return r.Status().Patch(ctx, cn, client.MergeFrom(base))
+	}
+	return nil
+}
+
+func (r *ChainNetworkReconciler) acquireRotationLease(ctx context.Context, cn *chainv1.ChainNetwork, holder string) (bool, error) {
+	now := metav1.NewMicroTime(time.Now())
+	var lease coordinationv1.Lease
+	var reader client.Reader = r.Client
+	if r.APIReader != nil {
+		reader = r.APIReader // no informer on every Lease of the cluster for this
+	}
+	err := reader.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: rotationLeaseName(cn)}, &lease)
+	if apierrors.IsNotFound(err) {
+		lease = coordinationv1.Lease{ObjectMeta: objectMeta(cn, rotationLeaseName(cn), componentLabels(cn, "key-rotation")),
+			Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: ptr(int32(rotationLeaseSeconds)), AcquireTime: &now, RenewTime: &now}}
+		if err := r.Create(ctx, &lease); err != nil {
+			return false, client.IgnoreAlreadyExists(err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	current := ""
+	if lease.Spec.HolderIdentity != nil {
+		current = *lease.Spec.HolderIdentity
+	}
+	expired := lease.Spec.RenewTime == nil || lease.Spec.LeaseDurationSeconds == nil ||
+		time.Since(lease.Spec.RenewTime.Time) > time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second
+	if current != holder && !expired {
+		return false, nil // another rotation holds it
+	}
+	base := lease.DeepCopy()
+	lease.Spec.HolderIdentity, lease.Spec.RenewTime = &holder, &now
+	if current != holder {
+		lease.Spec.AcquireTime = &now
+	}
+	return true, r.Patch(ctx, &lease, client.MergeFrom(base))
+}
+
+func (r *ChainNetworkReconciler) releaseRotationLease(ctx context.Context, cn *chainv1.ChainNetwork) error {
+	if len(cn.Spec.KeyRotations) == 0 {
+		return nil
+	}
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: rotationLeaseName(cn), Namespace: cn.Namespace}}
+	return client.IgnoreNotFound(r.Delete(ctx, lease))
+}

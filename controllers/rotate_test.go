@@ -1,0 +1,109 @@
+package controllers
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/permissions"
+)
+
+func TestPermissionFileFollowsKeyRotation(t *testing.T) {
+	cn := network(chainv1.Consortium, org("org1", 2, 1), org("org2", 1, 0))
+	keys := withKeys(cn)
+	v1 := PodName(cn, "org1", RoleValidator, 1)
+	old := keys[node{"org1", RoleValidator, 1}]
+	rot := chainv1.KeyRotationStatus{Node: v1, ID: "r1", OldNodeID: old.NodeID, OldMinerKey: old.MinerKey, NewNodeID: hex64(0xa1), NewMinerKey: hex64(0xa2)}
+	render := func(phase string, rotatedAt *metav1.Time) (permissions.File, *permissions.Set) {
+		r := rot
+		r.Phase, r.RotatedAt = phase, rotatedAt
+		cn.Status.KeyRotations = []chainv1.KeyRotationStatus{r}
+		k := keys
+		if rotatedAt != nil { // swapped: the key Secret holds the new keys
+			k = map[node]nodeKeys{}
+			for n, v := range keys {
+				k[n] = v
+			}
+			k[node{"org1", RoleValidator, 1}] = nodeKeys{NodeID: rot.NewNodeID, MinerKey: rot.NewMinerKey}
+		}
+		f := permissionFile(cn, k)
+		withRotations(cn, &f)
+		f.Version = 1
+		b, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, err := permissions.Parse(b)
+		if err != nil {
+			t.Fatalf("%s: the file does not validate: %v", phase, err)
+		}
+		return f, set
+	}
+	at := metav1.NewTime(time.Unix(1_800_000_000, 0))
+
+	f, _ := render(chainv1.RotationAdmitting, nil)
+	if !listsNode(f, "org1", rot.OldNodeID) || !listsNode(f, "org1", rot.NewNodeID) || !listsMiner(f, "org1", rot.NewMinerKey) || !listsMiner(f, "org1", rot.OldMinerKey) {
+		t.Fatalf("admitting: both identities and both miner keys must be listed: %+v", f.Organizations[0])
+	}
+	f, _ = render(chainv1.RotationRestarting, &at)
+	if !listsNode(f, "org1", rot.OldNodeID) || !listsNode(f, "org1", rot.NewNodeID) || listsMiner(f, "org1", rot.OldMinerKey) || !listsMiner(f, "org1", rot.NewMinerKey) {
+		t.Fatalf("restarting: old identity kept until it reconnects, old miner key no longer listed: %+v", f.Organizations[0])
+	}
+	if len(f.RevokedMiners) != 1 || f.RevokedMiners[0].Key != rot.OldMinerKey || f.RevokedMiners[0].RevokedAt != uint64(at.Unix())+60 {
+		t.Fatalf("restarting: old miner key revoked as of the swap: %+v", f.RevokedMiners)
+	}
+	f, _ = render(chainv1.RotationCompleted, &at)
+	if listsNode(f, "org1", rot.OldNodeID) || !listsNode(f, "org1", rot.NewNodeID) || len(f.RevokedMiners) != 1 {
+		t.Fatalf("completed: old identity gone, revocation kept: %+v %+v", f.Organizations[0], f.RevokedMiners)
+	}
+}
+
+func listsNode(f permissions.File, org, id string) bool {
+	for _, o := range f.Organizations {
+		if o.Name != org {
+			continue
+		}
+		for _, n := range append(append([]permissions.Node{}, o.Validators...), o.Observers...) {
+			if n.NodeID == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func listsMiner(f permissions.File, org, key string) bool {
+	for _, o := range f.Organizations {
+		for _, m := range o.Miners {
+			if o.Name == org && m == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestEveryNodeEnforces(t *testing.T) {
+	cn := network(chainv1.Consortium, org("org1", 2, 0))
+	if everyNodeEnforces(cn, 3) {
+		t.Fatal("no chain status: nothing is known to enforce anything")
+	}
+	cn.Status.Chain = &chainv1.ChainStatus{Nodes: []chainv1.NodeStatus{{Name: "a", Reachable: true, PermissionsVersion: 3}, {Name: "b", Reachable: true, PermissionsVersion: 2}}}
+	if everyNodeEnforces(cn, 3) {
+		t.Fatal("a node still on version 2")
+	}
+	cn.Status.Chain.Nodes[1].PermissionsVersion = 3
+	if !everyNodeEnforces(cn, 3) {
+		t.Fatal("every node on version 3")
+	}
+	if everyNodeEnforces(cn, 0) {
+		t.Fatal("version 0 (not yet recorded) must wait")
+	}
+	pub := network(chainv1.Public, org("default", 2, 0))
+	if !everyNodeEnforces(pub, 0) {
+		t.Fatal("public networks have no permission file to wait for")
+	}
+}
