@@ -44,7 +44,8 @@ type ChainNetworkReconciler struct {
 // +kubebuilder:rbac:groups=chainnet.io,resources=chainnetworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets;configmaps;services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;delete
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete;patch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;delete;patch
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
@@ -93,6 +94,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
 		return r.failed(ctx, cn, "ServicesFailed", err)
+	}
+	if err := r.restoreNewClaims(ctx, cn); err != nil {
+		return r.failed(ctx, cn, "RestoreFailed", err)
 	}
 	if err := r.ensureStatefulSets(ctx, cn, genesisHash); err != nil {
 		return r.failed(ctx, cn, "StatefulSetsFailed", err)

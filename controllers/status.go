@@ -115,6 +115,11 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 			return err
 		}
 	}
+	snaps, err := r.ensureSnapshots(ctx, cn)
+	if err != nil {
+		return err
+	}
+	st.Snapshots = snaps
 	r.upgradeReached(cn, st)
 	setConditions(cn, st, rolling)
 	recordNetworkMetrics(cn, st)

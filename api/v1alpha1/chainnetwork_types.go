@@ -108,6 +108,13 @@ type ChainNetworkSpec struct {
 	// +optional
 	KeyRotations []KeyRotation `json:"keyRotations,omitempty"`
 
+	// Snapshots take VolumeSnapshots of a synced validator's volume on a schedule; new nodes'
+	// volumes are restored from the latest ready one and sync only the rest. Needs a CSI driver
+	// with snapshot support and the snapshot.storage.k8s.io/v1 CRDs (an event says when they
+	// are missing).
+	// +optional
+	Snapshots *SnapshotSpec `json:"snapshots,omitempty"`
+
 	// SelfHealing repairs nodes the network cannot count on: a node that lags behind the best
 	// height is restarted, and a node whose store is corrupt is re-seeded from its peers.
 	// +kubebuilder:default={}
@@ -290,6 +297,42 @@ type ExternalPeer struct {
 	CIDR string `json:"cidr,omitempty"`
 }
 
+// SnapshotSpec schedules volume snapshots.
+type SnapshotSpec struct {
+	// Schedule in cron format (five fields, UTC), e.g. "0 */6 * * *".
+	// +kubebuilder:validation:Pattern=`^\S+\s+\S+\s+\S+\s+\S+\s+\S+$`
+	Schedule string `json:"schedule"`
+	// Retention is how many snapshots are kept (the newest ready one always is).
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Retention int32 `json:"retention,omitempty"`
+	// VolumeSnapshotClassName; empty: the cluster's default class.
+	// +optional
+	VolumeSnapshotClassName *string `json:"volumeSnapshotClassName,omitempty"`
+	// BootstrapNewNodes restores a new node's volume from the latest ready snapshot.
+	// +kubebuilder:default=true
+	// +optional
+	BootstrapNewNodes *bool `json:"bootstrapNewNodes,omitempty"`
+}
+
+// SnapshotStatus tells where the network's snapshots stand.
+type SnapshotStatus struct {
+	// Count of the network's VolumeSnapshots.
+	Count int32 `json:"count"`
+	// Last is the newest snapshot, taken at LastTime from the volume of Source.
+	// +optional
+	Last string `json:"last,omitempty"`
+	// +optional
+	LastTime *metav1.Time `json:"lastTime,omitempty"`
+	// +optional
+	Source string `json:"source,omitempty"`
+	// LastReady is the newest snapshot ready to restore from: new nodes start from it.
+	// +optional
+	LastReady string `json:"lastReady,omitempty"`
+}
+
 // KeyRotation asks for new keys for one node.
 type KeyRotation struct {
 	// Node is the node's pod name, e.g. corp-org1-validator-0.
@@ -438,6 +481,9 @@ type ChainNetworkStatus struct {
 	// run its image.
 	// +optional
 	UpgradedHeight int64 `json:"upgradedHeight,omitempty"`
+	// Snapshots: the network's volume snapshots (spec.snapshots).
+	// +optional
+	Snapshots *SnapshotStatus `json:"snapshots,omitempty"`
 	// KeyRotations record the rotations asked for in spec.keyRotations.
 	// +optional
 	KeyRotations []KeyRotationStatus `json:"keyRotations,omitempty"`
