@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -119,17 +121,38 @@ func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv
 		}
 		return r.swapKeys(ctx, cn, n, st)
 	case chainv1.RotationRestarting:
-		if cn.Status.Chain == nil {
-			return nil
+		return r.checkRestarted(ctx, cn, st)
+	}
+	return nil
+}
+
+// checkRestarted completes the rotation once the node answers with its new identity and has
+// peers. The kubelet may mount a Secret recreated under the same name with its old content for a
+// while: a node that came back with its old identity is restarted again until it has the new one.
+func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) error {
+	var pod corev1.Pod
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: st.Node}, &pod); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if r.Nodes == nil || pod.Status.PodIP == "" || pod.DeletionTimestamp != nil {
+		return nil
+	}
+	s, err := r.Nodes.NodeStatus(ctx, "http://"+net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort))))
+	if err != nil {
+		return nil // not answering yet
+	}
+	switch {
+	case s.NodeID == st.NewNodeID && s.Peers > 0:
+		now := metav1.Now()
+		st.Phase, st.CompletedAt = chainv1.RotationCompleted, &now
+		r.event(cn, corev1.EventTypeNormal, "KeyRotated", "%s runs with node key %.16s and miner key %.16s; the old node key is retired, the old miner key revoked as of %s",
+			st.Node, st.NewNodeID, st.NewMinerKey, st.RotatedAt.UTC().Format(time.RFC3339))
+	case s.NodeID == st.OldNodeID && time.Since(pod.CreationTimestamp.Time) > 20*time.Second:
+		if err := r.Delete(ctx, &pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return err
 		}
-		for _, ns := range cn.Status.Chain.Nodes {
-			if ns.Name == st.Node && ns.Reachable && ns.NodeID == st.NewNodeID && ns.Peers > 0 {
-				now := metav1.Now()
-				st.Phase, st.CompletedAt = chainv1.RotationCompleted, &now
-				r.event(cn, corev1.EventTypeNormal, "KeyRotated", "%s runs with node key %.16s and miner key %.16s; the old node key is retired, the old miner key revoked as of %s",
-					st.Node, st.NewNodeID, st.NewMinerKey, st.RotatedAt.UTC().Format(time.RFC3339))
-			}
-		}
+		st.Restarts++
+		r.event(cn, corev1.EventTypeNormal, "KeysNotYetMounted", "%s came back with its old node key (the kubelet still had the old Secret): restarting it again", st.Node)
 	}
 	return nil
 }
@@ -222,43 +245,67 @@ func everyNodeEnforces(cn *chainv1.ChainNetwork, v int64) bool {
 	return seen > 0
 }
 
-// withRotations adds to the permission file what rotations need: a node being admitted is also
-// listed under its new keys; a node restarting is still listed under its old node key; the old
-// miner key of every swapped node is revoked as of the swap (plus a margin).
+// withRotations makes the permission file say what rotations need, whatever keys the node's
+// Secret showed when the file was built (the cache may lag a swap): while admitting, both node
+// keys and both miner keys; while restarting, both node keys and the new miner key; once
+// completed, the new keys only. The old miner key of every swapped node is revoked as of the swap
+// (plus a margin), so the blocks it signed before stay valid.
 func withRotations(cn *chainv1.ChainNetwork, f *permissions.File) {
 	nodes := nodeByPod(cn)
 	for _, st := range cn.Status.KeyRotations {
 		n, ok := nodes[st.Node]
-		if !ok {
+		if !ok || st.Phase == "" || st.Phase == chainv1.RotationFailed {
 			continue
-		}
-		var extra *permissions.Node
-		switch st.Phase {
-		case chainv1.RotationAdmitting:
-			extra = &permissions.Node{Name: st.Node + "-next", NodeID: st.NewNodeID}
-		case chainv1.RotationRestarting:
-			extra = &permissions.Node{Name: st.Node + "-old", NodeID: st.OldNodeID}
 		}
 		for i := range f.Organizations {
 			o := &f.Organizations[i]
-			if o.Name != n.Org && cn.Spec.Membership != chainv1.Public {
+			if o.Name != n.Org {
 				continue
 			}
-			if extra != nil {
-				if n.Role == RoleValidator {
-					o.Validators = append(o.Validators, *extra)
-				} else {
-					o.Observers = append(o.Observers, *extra)
-				}
+			members := &o.Validators
+			if n.Role == RoleObserver {
+				members = &o.Observers
 			}
-			if st.Phase == chainv1.RotationAdmitting && n.Role == RoleValidator {
-				o.Miners = append(o.Miners, st.NewMinerKey)
+			ensureMember(members, st.Node+"-next", st.NewNodeID, true)
+			ensureMember(members, st.Node+"-old", st.OldNodeID, st.Phase != chainv1.RotationCompleted)
+			if n.Role == RoleValidator {
+				ensureMiner(&o.Miners, st.NewMinerKey, true)
+				ensureMiner(&o.Miners, st.OldMinerKey, st.Phase == chainv1.RotationAdmitting)
 			}
 		}
 		if st.RotatedAt != nil && st.OldMinerKey != "" && n.Role == RoleValidator {
 			f.RevokedMiners = append(f.RevokedMiners, permissions.RevokedMiner{Key: st.OldMinerKey,
 				RevokedAt: uint64(st.RotatedAt.Add(revocationMargin).Unix())})
 		}
+	}
+}
+
+// ensureMember lists id (under name, if it is not listed yet) when want, and unlists it when not.
+func ensureMember(members *[]permissions.Node, name, id string, want bool) {
+	for i, m := range *members {
+		if m.NodeID == id {
+			if !want {
+				*members = append((*members)[:i:i], (*members)[i+1:]...)
+			}
+			return
+		}
+	}
+	if want && id != "" {
+		*members = append(*members, permissions.Node{Name: name, NodeID: id})
+	}
+}
+
+func ensureMiner(miners *[]string, key string, want bool) {
+	for i, m := range *miners {
+		if m == key {
+			if !want {
+				*miners = append((*miners)[:i:i], (*miners)[i+1:]...)
+			}
+			return
+		}
+	}
+	if want && key != "" {
+		*miners = append(*miners, key)
 	}
 }
 

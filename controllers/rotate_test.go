@@ -55,6 +55,18 @@ func TestPermissionFileFollowsKeyRotation(t *testing.T) {
 	if len(f.RevokedMiners) != 1 || f.RevokedMiners[0].Key != rot.OldMinerKey || f.RevokedMiners[0].RevokedAt != uint64(at.Unix())+60 {
 		t.Fatalf("restarting: old miner key revoked as of the swap: %+v", f.RevokedMiners)
 	}
+	// The reconcile that swaps the keys built the file from the Secret as it was before the swap.
+	cn.Status.KeyRotations[0].Phase = chainv1.RotationRestarting
+	stale := permissionFile(cn, keys)
+	withRotations(cn, &stale)
+	stale.Version = 1
+	b, _ := json.Marshal(stale)
+	if _, err := permissions.Parse(b); err != nil {
+		t.Fatalf("restarting, built from the old Secret: %v", err)
+	}
+	if !listsNode(stale, "org1", rot.OldNodeID) || !listsNode(stale, "org1", rot.NewNodeID) || listsMiner(stale, "org1", rot.OldMinerKey) {
+		t.Fatalf("restarting, built from the old Secret: %+v", stale.Organizations[0])
+	}
 	f, _ = render(chainv1.RotationCompleted, &at)
 	if listsNode(f, "org1", rot.OldNodeID) || !listsNode(f, "org1", rot.NewNodeID) || len(f.RevokedMiners) != 1 {
 		t.Fatalf("completed: old identity gone, revocation kept: %+v %+v", f.Organizations[0], f.RevokedMiners)

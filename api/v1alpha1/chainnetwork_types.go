@@ -385,6 +385,10 @@ type KeyRotationStatus struct {
 	// this time stay valid.
 	// +optional
 	RotatedAt *metav1.Time `json:"rotatedAt,omitempty"`
+	// Restarts counts the extra restarts needed because the node came back with its old keys
+	// (the kubelet still mounted the previous Secret).
+	// +optional
+	Restarts int32 `json:"restarts,omitempty"`
 	// CompletedAt is when the node answered with its new identity and peers.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
