@@ -21,16 +21,24 @@ import (
 
 const statusAPIPort = 18545
 
-// runNode runs a real mining chainnode whose API listens on ip:statusAPIPort, standing in for a
-// pod at that IP (envtest runs no kubelet; loopback addresses 127.0.0.x are all local).
-func runNode(ip, genesisPath string) {
-	n, err := node.New(node.Config{DataDir: GinkgoT().TempDir(), GenesisPath: genesisPath,
-		APIAddr: fmt.Sprintf("%s:%d", ip, statusAPIPort), Mine: true, MinerThreads: 1})
+// startNode runs a real chainnode whose API listens on ip:statusAPIPort, standing in for a pod
+// at that IP (envtest runs no kubelet; loopback addresses 127.0.0.x are all local); configure
+// adjusts its configuration.
+func startNode(ip, genesisPath string, configure func(*node.Config)) *node.Node {
+	cfg := node.Config{DataDir: GinkgoT().TempDir(), GenesisPath: genesisPath, APIAddr: fmt.Sprintf("%s:%d", ip, statusAPIPort)}
+	configure(&cfg)
+	n, err := node.New(cfg)
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = n.Run(ctx) }()
 	DeferCleanup(func() { cancel(); <-done })
+	return n
+}
+
+// runNode runs a real mining chainnode at ip.
+func runNode(ip, genesisPath string) {
+	startNode(ip, genesisPath, func(c *node.Config) { c.Mine, c.MinerThreads = true, 1 })
 }
 
 func writeTestGenesis() string {
@@ -54,6 +62,16 @@ func fakePod(ctx context.Context, cn *chainv1.ChainNetwork, name, ip string) {
 	Expect(k8s.Status().Update(ctx, p)).To(Succeed())
 }
 
+// pokeNetwork touches an annotation so the reconciler runs now rather than at its next refresh.
+func pokeNetwork(ctx context.Context, cn *chainv1.ChainNetwork) {
+	_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations["test/poke"] = time.Now().String()
+	})
+}
+
 var _ = Describe("Chain figures in status", func() {
 	ctx := context.Background()
 
@@ -70,14 +88,7 @@ var _ = Describe("Chain figures in status", func() {
 		fakePod(ctx, cn, "public-default-validator-0", "127.0.0.2")
 		fakePod(ctx, cn, "public-default-validator-1", "127.0.0.3")
 
-		poke := func() {
-			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
-				if c.Annotations == nil {
-					c.Annotations = map[string]string{}
-				}
-				c.Annotations["test/poke"] = time.Now().String()
-			})
-		}
+		poke := func() { pokeNetwork(ctx, cn) }
 		Eventually(func(g Gomega) {
 			poke()
 			st := fetch(ctx, cn).Status

@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -20,15 +19,7 @@ import (
 )
 
 // runIdleNode runs a real chainnode that does not mine: next to a miner it falls behind.
-func runIdleNode(ip, genesisPath string) {
-	n, err := node.New(node.Config{DataDir: GinkgoT().TempDir(), GenesisPath: genesisPath,
-		APIAddr: fmt.Sprintf("%s:%d", ip, statusAPIPort)})
-	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = n.Run(ctx) }()
-	DeferCleanup(func() { cancel(); <-done })
-}
+func runIdleNode(ip, genesisPath string) { startNode(ip, genesisPath, func(*node.Config) {}) }
 
 var _ = Describe("Self-healing", func() {
 	ctx := context.Background()
@@ -70,14 +61,7 @@ var _ = Describe("Self-healing", func() {
 				UpdatedReplicas: 3, CurrentReplicas: 3, CurrentRevision: "r1", UpdateRevision: "r1"}
 			g.Expect(k8s.Status().Update(ctx, &s)).To(Succeed())
 		}, 20*time.Second, 200*time.Millisecond).Should(Succeed())
-		poke := func() {
-			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
-				if c.Annotations == nil {
-					c.Annotations = map[string]string{}
-				}
-				c.Annotations["test/poke"] = time.Now().String()
-			})
-		}
+		poke := func() { pokeNetwork(ctx, cn) }
 
 		By("the corrupt node: its claim and pod are deleted, recorded as a re-seed")
 		Eventually(func(g Gomega) {

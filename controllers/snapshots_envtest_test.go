@@ -38,14 +38,7 @@ var _ = Describe("Volume snapshots", func() {
 		gen := writeTestGenesis()
 		runNode("127.0.0.61", gen)
 		fakePod(ctx, cn, "public-default-validator-0", "127.0.0.61")
-		poke := func() {
-			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
-				if c.Annotations == nil {
-					c.Annotations = map[string]string{}
-				}
-				c.Annotations["test/poke"] = time.Now().String()
-			})
-		}
+		poke := func() { pokeNetwork(ctx, cn) }
 
 		By("the first snapshot is due at once: of the synced validator's claim, in the class asked for")
 		var first unstructured.Unstructured

@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -18,14 +17,7 @@ import (
 
 // runHaltingNode runs a real mining chainnode started as the operator's --halt-height asks.
 func runHaltingNode(ip, genesisPath string, halt uint64) *node.Node {
-	n, err := node.New(node.Config{DataDir: GinkgoT().TempDir(), GenesisPath: genesisPath,
-		APIAddr: fmt.Sprintf("%s:%d", ip, statusAPIPort), Mine: true, MinerThreads: 1, HaltHeight: halt})
-	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = n.Run(ctx) }()
-	DeferCleanup(func() { cancel(); <-done })
-	return n
+	return startNode(ip, genesisPath, func(c *node.Config) { c.Mine, c.MinerThreads, c.HaltHeight = true, 1, halt })
 }
 
 var _ = Describe("Scheduled upgrades", func() {
@@ -60,12 +52,7 @@ var _ = Describe("Scheduled upgrades", func() {
 		fakePod(ctx, cn, "public-default-validator-0", "127.0.0.41")
 		fakePod(ctx, cn, "public-default-validator-1", "127.0.0.42")
 		Eventually(func(g Gomega) {
-			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
-				if c.Annotations == nil {
-					c.Annotations = map[string]string{}
-				}
-				c.Annotations["test/poke"] = time.Now().String()
-			})
+			pokeNetwork(ctx, cn)
 			g.Expect(fetch(ctx, cn).Status.UpgradedHeight).To(Equal(int64(4)))
 		}, 60*time.Second, time.Second).Should(Succeed())
 

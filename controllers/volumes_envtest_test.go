@@ -68,14 +68,7 @@ var _ = Describe("Volume growth", func() {
 		fakePod(ctx, cn, "public-default-validator-1", "127.0.0.52")
 		grows := boundClaim(ctx, ns, "data-public-default-validator-0", "expandable", "1Gi")
 		fixed := boundClaim(ctx, ns, "data-public-default-validator-1", "fixed", "1Gi")
-		poke := func() {
-			_ = update(ctx, cn, func(c *chainv1.ChainNetwork) {
-				if c.Annotations == nil {
-					c.Annotations = map[string]string{}
-				}
-				c.Annotations["test/poke"] = time.Now().String()
-			})
-		}
+		poke := func() { pokeNetwork(ctx, cn) }
 		for _, step := range []struct{ from, to string }{{"1Gi", "1536Mi"}, {"1536Mi", "2304Mi"}, {"2304Mi", "3Gi"}} {
 			Eventually(func() string { poke(); return requested(ctx, grows) }, 40*time.Second, time.Second).Should(Equal(step.to), "from %s", step.from)
 			// Nothing more until the resize completes.

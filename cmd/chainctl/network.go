@@ -90,6 +90,16 @@ func (k *kube) nodePods(ctx context.Context, cn *chainv1.ChainNetwork) ([]corev1
 	return pods.Items, nil
 }
 
+// networkPods is the named network and its node pods.
+func (k *kube) networkPods(ctx context.Context, name string) (*chainv1.ChainNetwork, []corev1.Pod, error) {
+	cn, err := k.network(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods, err := k.nodePods(ctx, cn)
+	return cn, pods, err
+}
+
 // nodeClient talks to one pod's chainnode API through the API server's pod proxy.
 func (k *kube) nodeClient(cn *chainv1.ChainNetwork, pod string) (*client, error) {
 	hc, err := rest.HTTPClientFor(k.cfg)
@@ -156,11 +166,7 @@ func newNetworkStatusCommand(g *globals, k *kube) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cn, err := k.network(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			pods, err := k.nodePods(ctx, cn)
+			cn, pods, err := k.networkPods(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -227,11 +233,7 @@ func newNetworkLogsCommand(k *kube) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cn, err := k.network(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			pods, err := k.nodePods(ctx, cn)
+			cn, pods, err := k.networkPods(ctx, args[0])
 			if err != nil {
 				return err
 			}
