@@ -30,16 +30,20 @@ k8s=$(hack/kind/build-kubernetes.sh)
 comp=$(hack/kind/build-components.sh)
 kind_src=$(GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kind@${KIND_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 
+ctx=$(mktemp -d)
+build=chainnet-kind-node-build
+trap 'rm -rf "$ctx"; docker rm -f "$build" >/dev/null 2>&1 || true' EXIT
+# Our two binaries in the image, built reproducibly (-trimpath): the image is keyed by what they
+# are, not by the module's other dependencies.
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$ctx/pause" ./hack/kind/pause
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$ctx/podnet" ./hack/kind/podnet
 inputs=$( { echo "$K8S_VERSION $KIND_VERSION $rt $k8s $comp"; cat hack/kind/build-node-image.sh hack/kind/node/* \
-  hack/kind/manifests/* hack/kind/podnet/*.go hack/kind/pause/*.go go.sum; } | sha256sum | cut -c1-16)
+  hack/kind/manifests/* "$ctx/pause" "$ctx/podnet"; } | sha256sum | cut -c1-16)
 if [[ $(docker image inspect -f '{{ index .Config.Labels "chainnet.kind.inputs" }}' "$IMAGE" 2>/dev/null) == "$inputs" ]]; then
   echo "kind: $IMAGE is up to date"
   exit 0
 fi
 start=$(date +%s)
-ctx=$(mktemp -d)
-build=chainnet-kind-node-build
-trap 'rm -rf "$ctx"; docker rm -f "$build" >/dev/null 2>&1 || true' EXIT
 
 # build TAG DIR: docker build, quiet (the legacy builder's deprecation notice is noise here)
 # unless it fails.
@@ -72,7 +76,6 @@ for ref in "${required[@]}"; do
     etcd) scratch_image "$ref" "" "$comp/etcd" "$comp/etcdctl" ;;
     coredns) scratch_image "$ref" /usr/local/bin/coredns "$comp/coredns" ;;
     pause)
-      CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ctx/pause" ./hack/kind/pause
       scratch_image "$ref" /usr/local/bin/pause "$ctx/pause"
       pause=$ref ;;
     *) echo "kind: kubeadm wants an image this script does not build: $ref" >&2; exit 1 ;;
@@ -80,7 +83,6 @@ for ref in "${required[@]}"; do
   images+=("$ref")
 done
 [[ -n ${pause:-} ]] || { echo "kind: kubeadm listed no pause image" >&2; exit 1; }
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ctx/podnet" ./hack/kind/podnet
 scratch_image "$PODNET_IMAGE" /usr/local/bin/podnet "$ctx/podnet"
 scratch_image "$PROVISIONER_IMAGE" "" "$comp/local-path-provisioner"
 debian_image "$HELPER_IMAGE"
