@@ -101,7 +101,6 @@ var _ = Describe("ChainNetwork samples", func() {
 			for _, s := range secrets {
 				Expect(s.OwnerReferences).To(BeEmpty(), "key Secrets outlive the network, like its PVCs")
 				Expect(s.Data).To(HaveKey(controllers.SecretNodeKey))
-				Expect(*s.Immutable).To(BeTrue())
 			}
 			cms := listOwned(ctx, &corev1.ConfigMapList{}, ns, cn.Name).Items
 			wantCMs := 2 // genesis, node config

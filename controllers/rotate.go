@@ -201,12 +201,7 @@ func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.Chain
 		return err
 	}
 	if k, err := keysOf(&current); err == nil && k.NodeID != st.NewNodeID {
-		if err := r.Delete(ctx, &current, client.Preconditions{UID: &current.UID}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("retire the keys of %s: %w", st.Node, err)
-		}
-		fresh := next.DeepCopy()
-		fresh.ObjectMeta = metav1.ObjectMeta{Name: name, Namespace: cn.Namespace, Labels: current.Labels, Annotations: next.Annotations}
-		if err := r.Create(ctx, fresh); err != nil {
+		if err := r.installKeys(ctx, cn, &current, &next); err != nil {
 			return fmt.Errorf("install the new keys of %s: %w", st.Node, err)
 		}
 	}
@@ -221,6 +216,25 @@ func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.Chain
 	}
 	r.event(cn, corev1.EventTypeNormal, "KeysSwapped", "%s restarts with its new keys", st.Node)
 	return nil
+}
+
+// installKeys puts the new keys into the node's key Secret: in place, so the kubelet (which
+// watches it) mounts them into the restarted pod. A Secret made immutable by an earlier version
+// is deleted and created again; the kubelet then serves its cached old keys until no pod of the
+// StatefulSet on that node references it, which checkRestarted waits out by restarting the node.
+func (r *ChainNetworkReconciler) installKeys(ctx context.Context, cn *chainv1.ChainNetwork, current, next *corev1.Secret) error {
+	if current.Immutable == nil || !*current.Immutable {
+		base := current.DeepCopy()
+		current.Data = next.Data
+		current.Annotations = next.Annotations
+		return r.Patch(ctx, current, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	}
+	if err := r.Delete(ctx, current, client.Preconditions{UID: &current.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	fresh := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: current.Name, Namespace: cn.Namespace, Labels: current.Labels,
+		Annotations: next.Annotations}, Type: current.Type, Data: next.Data}
+	return r.Create(ctx, fresh)
 }
 
 // everyNodeEnforces: every reachable node (and at least one) runs permission version v or later.

@@ -22,7 +22,10 @@ type nodeKeys struct {
 }
 
 // keySecret builds the Secret of a new node with freshly generated keys. It is created once and
-// never updated: a member's identity is its key.
+// never written again except by a key rotation asked for in the spec: a member's identity is its
+// key. It is not marked immutable, because the kubelet stops watching immutable Secrets and would
+// keep mounting the old keys into a rotated node's new pod for as long as any pod of its
+// StatefulSet (all mount every ordinal's Secret) runs on that kubelet.
 func keySecret(cn *chainv1.ChainNetwork, n node) (*corev1.Secret, error) {
 	nodeKey, err := keys.Generate()
 	if err != nil {
@@ -46,7 +49,6 @@ func keySecret(cn *chainv1.ChainNetwork, n node) (*corev1.Secret, error) {
 		ObjectMeta: objectMeta(cn, KeySecretName(cn, n.Org, n.Role, n.Ordinal), labels),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{SecretNodeKey: nk, SecretMinerKey: mk},
-		Immutable:  ptr(true),
 	}
 	s.Annotations = map[string]string{"chainnet.io/node-id": nodeKey.NodeID(), "chainnet.io/miner-key": minerKey.NodeID()}
 	// Keys outlive the network object: deleting a ChainNetwork must not destroy identities whose
