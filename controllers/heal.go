@@ -13,7 +13,8 @@ import (
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 )
 
-// ExitCorruptStore is chainnode's exit status when its store cannot be read (see cmd/chainnode):
+// ExitCorruptStore is chainnode's exit status when its store cannot be read (the node contract,
+// docs/design/node-contract.md; cmd/chainnode defines the same value):
 // restarting cannot help such a node; a fresh volume synced from peers can.
 const ExitCorruptStore = 3
 

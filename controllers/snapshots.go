@@ -45,23 +45,23 @@ func snapshotReady(u *unstructured.Unstructured) bool {
 }
 
 // snapshotSource is the validator to snapshot: reachable, synced, highest.
-func snapshotSource(cn *chainv1.ChainNetwork) string {
-	if cn.Status.Chain == nil {
-		return ""
+func snapshotSource(cn *chainv1.ChainNetwork, cs *chainv1.ChainStatus) (string, int64) {
+	best, height := "", int64(-1)
+	if cs == nil {
+		return best, height
 	}
 	pods := nodeByPod(cn)
-	best, height := "", int64(-1)
-	for _, n := range cn.Status.Chain.Nodes {
+	for _, n := range cs.Nodes {
 		if nd, ok := pods[n.Name]; ok && nd.Role == RoleValidator && n.Reachable && n.Synced && n.Height > height {
 			best, height = n.Name, n.Height
 		}
 	}
-	return best
+	return best, height
 }
 
 // ensureSnapshots takes a snapshot when the schedule says one is due, keeps spec.retention of
 // them (and always the newest ready one), and returns their status.
-func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv1.ChainNetwork) (*chainv1.SnapshotStatus, error) {
+func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv1.ChainNetwork, cs *chainv1.ChainStatus) (*chainv1.SnapshotStatus, error) {
 	if cn.Spec.Snapshots == nil {
 		return nil, nil
 	}
@@ -85,12 +85,13 @@ func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv
 	due := len(snaps) == 0 || !schedule.Next(snaps[len(snaps)-1].GetCreationTimestamp().Time).After(now)
 	source := ""
 	if due {
-		if source = snapshotSource(cn); source != "" {
+		var height int64
+		if source, height = snapshotSource(cn, cs); source != "" {
 			s := volumeSnapshot(cn, dataVolume+"-"+source, now)
 			if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 				return nil, fmt.Errorf("snapshot %s: %w", s.GetName(), err)
 			}
-			r.event(cn, corev1.EventTypeNormal, "SnapshotTaken", "VolumeSnapshot %s of %s (height %d)", s.GetName(), source, nodeHeight(cn, source))
+			r.event(cn, corev1.EventTypeNormal, "SnapshotTaken", "VolumeSnapshot %s of %s (height %d)", s.GetName(), source, height)
 			if snaps, err = r.listSnapshots(ctx, cn); err != nil {
 				return nil, err
 			}
@@ -119,15 +120,6 @@ func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv
 		}
 	}
 	return st, nil
-}
-
-func nodeHeight(cn *chainv1.ChainNetwork, pod string) int64 {
-	for _, n := range cn.Status.Chain.Nodes {
-		if n.Name == pod {
-			return n.Height
-		}
-	}
-	return 0
 }
 
 // listSnapshots are the network's snapshots, oldest first.

@@ -102,12 +102,12 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 		st.Organizations = append(st.Organizations, os)
 	}
 	st.Nodes = fmt.Sprintf("%d/%d", st.ReadyNodes, st.DesiredNodes)
-	st.Chain = r.chainStatus(ctx, cn)
 	if r.Nodes != nil {
 		var pods corev1.PodList
 		if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
 			return err
 		}
+		st.Chain = r.chainStatus(ctx, cn, pods.Items)
 		if err := r.heal(ctx, cn, st, pods.Items, rolling); err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 			return err
 		}
 	}
-	snaps, err := r.ensureSnapshots(ctx, cn)
+	snaps, err := r.ensureSnapshots(ctx, cn, st.Chain)
 	if err != nil {
 		return err
 	}
@@ -227,23 +227,19 @@ func setPermissionsApplied(st *chainv1.ChainNetworkStatus, set func(t string, st
 	}
 }
 
-// chainStatus asks every ready node pod for its view of the chain (by pod IP: works from inside
+// chainStatus asks every node pod for its view of the chain (by pod IP: works from inside
 // and outside the cluster network alike) and checks that they agree at the lowest height.
-func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.ChainNetwork) *chainv1.ChainStatus {
-	if r.Nodes == nil {
-		return cn.Status.Chain
-	}
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil || len(pods.Items) == 0 {
+func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.ChainNetwork, pods []corev1.Pod) *chainv1.ChainStatus {
+	if len(pods) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	nodes := make([]chainv1.NodeStatus, len(pods.Items))
-	statuses := make([]*api.Status, len(pods.Items))
+	nodes := make([]chainv1.NodeStatus, len(pods))
+	statuses := make([]*api.Status, len(pods))
 	var wg sync.WaitGroup
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for i := range pods {
+		p := &pods[i]
 		nodes[i].Name = p.Name
 		if p.Status.PodIP == "" {
 			continue
@@ -260,7 +256,7 @@ func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.Ch
 	}
 	wg.Wait()
 	cs := summarize(nodes, statuses)
-	r.checkAgreement(ctx, cn, pods.Items, statuses, cs)
+	r.checkAgreement(ctx, cn, pods, statuses, cs)
 	return cs
 }
 

@@ -59,12 +59,13 @@ func (r *ChainNetworkReconciler) growVolumes(ctx context.Context, cn *chainv1.Ch
 	if len(policies) == 0 {
 		return nil
 	}
+	nodes := nodeByPod(cn)
 	for _, n := range cs.Nodes {
-		var pod corev1.Pod
-		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: n.Name}, &pod); err != nil {
-			continue
+		nd, ok := nodes[n.Name]
+		if !ok {
+			continue // a pod the spec no longer has
 		}
-		policy := policies[pod.Labels[LabelOrg]]
+		policy := policies[nd.Org]
 		if policy == nil || !n.Reachable || n.DiskUsedPercent < policy.UsedPercent {
 			continue
 		}

@@ -73,37 +73,46 @@ func showKey(cmd *cobra.Command, g *globals, path string, k *keys.Key) error {
 	})
 }
 
+// transfer is what the send commands sign (`send` and `network send` share its flags).
+type transfer struct {
+	to, keyFile string
+	amount, fee uint64
+}
+
+func (t *transfer) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&t.to, "to", "", "recipient address")
+	f.Uint64Var(&t.amount, "amount", 0, "amount, base units")
+	f.Uint64Var(&t.fee, "fee", 1, "fee paid to the miner, base units")
+	f.StringVar(&t.keyFile, "key", "", "sender's key file")
+	for _, req := range []string{"to", "amount", "key"} {
+		_ = cmd.MarkFlagRequired(req)
+	}
+}
+
 func newSendCommand(g *globals) *cobra.Command {
-	var to, keyFile string
-	var amount, fee uint64
+	var t transfer
 	cmd := &cobra.Command{
 		Use:   "send --to ADDRESS --amount N --key FILE",
 		Short: "Sign and send a transfer",
 		Long:  "Sign and send a transfer. The nonce is the sender's next, read from the node (plus its pending transactions are not counted: send one at a time or wait for inclusion).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return sendTransfer(cmd, g, g.client(), keyFile, to, amount, fee)
+			return sendTransfer(cmd, g, g.client(), t)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&to, "to", "", "recipient address")
-	f.Uint64Var(&amount, "amount", 0, "amount, base units")
-	f.Uint64Var(&fee, "fee", 1, "fee paid to the miner, base units")
-	f.StringVar(&keyFile, "key", "", "sender's key file")
-	for _, req := range []string{"to", "amount", "key"} {
-		_ = cmd.MarkFlagRequired(req)
-	}
+	t.addFlags(cmd)
 	return cmd
 }
 
-// sendTransfer signs a transfer with the key in keyFile, its nonce read from the node c talks to,
-// and submits it there.
-func sendTransfer(cmd *cobra.Command, g *globals, c *client, keyFile, to string, amount, fee uint64) error {
-	k, err := keys.Load(keyFile)
+// sendTransfer signs t with its key, the nonce read from the node c talks to, and submits it
+// there.
+func sendTransfer(cmd *cobra.Command, g *globals, c *client, t transfer) error {
+	k, err := keys.Load(t.keyFile)
 	if err != nil {
 		return err
 	}
-	dest, err := keys.ParseAddress(to)
+	dest, err := keys.ParseAddress(t.to)
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
@@ -115,14 +124,14 @@ func sendTransfer(cmd *cobra.Command, g *globals, c *client, keyFile, to string,
 	if err := c.do(cmd.Context(), "GET", "/v1/accounts/"+k.Address(), nil, &acct); err != nil {
 		return err
 	}
-	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: amount, Fee: fee, Nonce: acct.Nonce}
+	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: t.amount, Fee: t.fee, Nonce: acct.Nonce}
 	tx.Sign(k)
 	var res api.SubmitResult
 	if err := c.do(cmd.Context(), "POST", "/v1/transactions", api.TxFromWire(tx), &res); err != nil {
 		return err
 	}
 	return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
-		fmt.Fprintf(w, "sent %d from %s to %s (fee %d, nonce %d)\ntransaction %s\n", amount, k.Address(), dest, fee, tx.Nonce, res.ID)
+		fmt.Fprintf(w, "sent %d from %s to %s (fee %d, nonce %d)\ntransaction %s\n", t.amount, k.Address(), dest, t.fee, tx.Nonce, res.ID)
 	})
 }
 

@@ -272,49 +272,36 @@ func newNetworkLogsCommand(k *kube) *cobra.Command {
 }
 
 func newNetworkSendCommand(g *globals, k *kube) *cobra.Command {
-	var to, keyFile, node string
-	var amount, fee uint64
+	var t transfer
+	var through string
 	cmd := &cobra.Command{
 		Use:   "send NAME --to ADDRESS --amount N --key FILE",
 		Short: "Sign a transfer here and submit it to a ready node of the network",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cn, err := k.network(ctx, args[0])
+			cn, pods, err := k.networkPods(ctx, args[0])
 			if err != nil {
 				return err
 			}
+			node := through
+			for _, p := range pods {
+				if node == "" && podReady(p) {
+					node = p.Name
+				}
+			}
 			if node == "" {
-				pods, err := k.nodePods(ctx, cn)
-				if err != nil {
-					return err
-				}
-				for _, p := range pods {
-					if podReady(p) {
-						node = p.Name
-						break
-					}
-				}
-				if node == "" {
-					return fmt.Errorf("network %s has no ready node", cn.Name)
-				}
+				return fmt.Errorf("network %s has no ready node", cn.Name)
 			}
 			c, err := k.nodeClient(cn, node)
 			if err != nil {
 				return err
 			}
-			return sendTransfer(cmd, g, c, keyFile, to, amount, fee)
+			return sendTransfer(cmd, g, c, t)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&to, "to", "", "recipient address")
-	f.Uint64Var(&amount, "amount", 0, "amount, base units")
-	f.Uint64Var(&fee, "fee", 1, "fee paid to the miner, base units")
-	f.StringVar(&keyFile, "key", "", "sender's key file")
-	f.StringVar(&node, "node", "", "submit through this pod (default: the first ready node)")
-	for _, req := range []string{"to", "amount", "key"} {
-		_ = cmd.MarkFlagRequired(req)
-	}
+	t.addFlags(cmd)
+	cmd.Flags().StringVar(&through, "node", "", "submit through this pod (default: the first ready node)")
 	return cmd
 }
 
