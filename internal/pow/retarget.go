@@ -10,14 +10,21 @@ import (
 // Why LWMA and not Bitcoin's 2016-block windows: our networks are small and often start with a
 // guessed difficulty, and hash rate jumps when a node joins or leaves. Bitcoin's window would take
 // 2016 blocks to react and could then swing 4×; LWMA reacts every block, weighting recent solve
-// times most, and is robust against timestamp manipulation because each solve time is clamped.
+// times most.
 //
 //	next = avg(target over the last N blocks) × Σ(i·solvetime_i) / (T · N(N+1)/2)
 //
-// where solvetime_i is clamped to [1, 6T] (a block with a timestamp before its parent's counts as
-// 1 s, so a miner cannot lower difficulty by lying about time). The result is then clamped to
-// within a factor of MaxAdjust of the parent's target in one step, and never above the network's
-// easiest target (its minimum difficulty).
+// Solve times are measured on a monotonic timeline, not between raw parent and child timestamps:
+// the timeline starts at the window's first timestamp and each block moves it to its own timestamp,
+// at least 1 s and at most 6T forward. A block stamped ahead of the clock therefore counts at most
+// 6T, the honest blocks after it count from where the timeline stood (1 s each while they are
+// behind it) and the lead it did not get counted is counted by the blocks after it: the weighted
+// sum telescopes to the real elapsed time instead of ratcheting down. With the parent-to-child
+// clamp [1 s, 6T] used before, 20 % of blocks stamped 70–120 s ahead drove a 10 s target to 1.2 s
+// blocks; with this timeline they move it by less than 2 % (TestRetargetResistsTimestampSkew).
+//
+// The result is then clamped to within a factor of MaxAdjust of the parent's target in one step,
+// and never above the network's easiest target (its minimum difficulty).
 
 // MaxAdjust bounds the change of the target in one block (×2 easier or ÷2 harder).
 const MaxAdjust = 2
@@ -43,9 +50,11 @@ func NextTarget(window []BlockInfo, targetBlockTime uint64, limit *big.Int) *big
 	maxSolve := int64(solveTimeClampFactor * targetBlockTime)
 	weighted := new(big.Int)
 	sumTargets := new(big.Int)
+	timeline := int64(window[0].Timestamp)
 	for i := int64(1); i <= n; i++ {
-		solve := int64(window[i].Timestamp) - int64(window[i-1].Timestamp)
-		solve = min(max(solve, 1), maxSolve)
+		stamp := min(max(int64(window[i].Timestamp), timeline+1), timeline+maxSolve)
+		solve := stamp - timeline
+		timeline = stamp
 		weighted.Add(weighted, big.NewInt(i*solve))
 		sumTargets.Add(sumTargets, CompactToBig(window[i].Bits))
 	}
