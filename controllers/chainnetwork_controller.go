@@ -78,10 +78,14 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "KeysFailed", err)
 	}
+	admins, err := r.ensureAdminKeys(ctx, cn)
+	if err != nil {
+		return r.failed(ctx, cn, "KeysFailed", err)
+	}
 	if err := r.rotateKeys(ctx, cn); err != nil {
 		return r.failed(ctx, cn, "KeyRotationFailed", err)
 	}
-	genesisHash, err := r.ensureGenesis(ctx, cn, keys)
+	genesisHash, err := r.ensureGenesis(ctx, cn, keys, admins)
 	if err != nil {
 		return r.failed(ctx, cn, "GenesisFailed", err)
 	}

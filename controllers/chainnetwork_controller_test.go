@@ -97,10 +97,18 @@ var _ = Describe("ChainNetwork samples", func() {
 				g.Expect(listOwned(ctx, &policyv1.PodDisruptionBudgetList{}, ns, cn.Name).Items).To(HaveLen(sets))
 			}).Should(Succeed())
 			secrets := listOwned(ctx, &corev1.SecretList{}, ns, cn.Name).Items
-			Expect(secrets).To(HaveLen(nodes), "one key Secret per node")
+			admins := 0
+			if cn.Spec.Membership != chainv1.Public {
+				admins = len(cn.Spec.Organizations)
+			}
+			Expect(secrets).To(HaveLen(nodes+admins), "one key Secret per node, one admin key Secret per organization of a permissioned network")
 			for _, s := range secrets {
 				Expect(s.OwnerReferences).To(BeEmpty(), "key Secrets outlive the network, like its PVCs")
-				Expect(s.Data).To(HaveKey(controllers.SecretNodeKey))
+				if s.Labels[controllers.LabelComponent] == "admin-key" {
+					Expect(s.Data).To(HaveKey(controllers.SecretAdminKey))
+				} else {
+					Expect(s.Data).To(HaveKey(controllers.SecretNodeKey))
+				}
 			}
 			cms := listOwned(ctx, &corev1.ConfigMapList{}, ns, cn.Name).Items
 			wantCMs := 2 // genesis, node config
@@ -422,6 +430,6 @@ var _ = Describe("Monitoring and deletion", func() {
 		}
 		Expect(k8s.Delete(ctx, owner)).To(Succeed())
 		Eventually(func() error { return get(ctx, &chainv1.ChainNetwork{}, ns, cn.Name) }).ShouldNot(Succeed())
-		Expect(listOwned(ctx, &corev1.SecretList{}, ns, cn.Name).Items).To(HaveLen(3), "key Secrets stay with the PVCs")
+		Expect(listOwned(ctx, &corev1.SecretList{}, ns, cn.Name).Items).To(HaveLen(4), "node and admin key Secrets stay with the PVCs")
 	})
 })

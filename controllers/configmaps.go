@@ -9,6 +9,8 @@ import (
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
+	keyspkg "github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/permissions"
 )
 
@@ -20,13 +22,15 @@ const (
 )
 
 // genesisFile builds the network's genesis from the spec. The timestamp is the resource's
-// creation time and the miners are the validators' miner keys at creation, so the file (and its
-// hash) is a pure function of what the network was created with.
-func genesisFile(cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (*genesis.File, error) {
+// creation time and, on a permissioned network, the founding organizations are the spec's with
+// their admin keys, their nodes' identities and their validators' miner keys at creation, so the
+// file (and its hash) is a pure function of what the network was created with.
+func genesisFile(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) (*genesis.File, error) {
 	c := cn.Spec.Consensus
 	cons := genesis.DefaultConsensus()
 	cons.TargetBlockTimeSeconds = uint64(c.TargetBlockTimeSeconds)
 	cons.InitialDifficulty = uint64(c.InitialDifficulty)
+	cons.MinDifficulty = max(1, cons.InitialDifficulty>>10) // never retarget to blocks that cost nothing
 	cons.BlockReward = uint64(c.BlockReward)
 	cons.HalvingInterval = uint64(c.HalvingInterval)
 	cons.MaxBlockSize = uint64(c.MaxBlockSize)
@@ -36,21 +40,68 @@ func genesisFile(cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (*genesis.Fil
 		f.Alloc = append(f.Alloc, genesis.Alloc{Address: a.Address, Balance: uint64(a.Balance)})
 	}
 	if permissioned(cn) {
-		for _, n := range desiredNodes(cn) {
-			if k, ok := keys[n]; ok && n.Role == RoleValidator {
-				f.Miners = append(f.Miners, k.MinerKey)
-			}
+		orgs, err := foundingOrganizations(cn, keys, admins)
+		if err != nil {
+			return nil, err
 		}
-		for _, p := range cn.Spec.ExternalPeers {
-			if p.MinerKey != "" {
-				f.Miners = append(f.Miners, p.MinerKey)
-			}
-		}
+		f.Organizations = orgs
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// foundingOrganizations is the membership the spec describes: each organization with its admin
+// key, its nodes' identities and its validators' miner keys (external peers included).
+func foundingOrganizations(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) ([]governance.Organization, error) {
+	var out []governance.Organization
+	parse := func(s string) (governance.Key, error) { return governance.ParseKey(s) }
+	for _, o := range cn.Spec.Organizations {
+		admin, ok := admins[o.Name]
+		if !ok {
+			return nil, fmt.Errorf("organization %s has no admin key", o.Name)
+		}
+		org := governance.Organization{Name: o.Name, AdminKey: governance.Key(admin.Public)}
+		for _, n := range desiredNodes(cn) {
+			k, ok := keys[n]
+			if n.Org != o.Name || !ok {
+				continue
+			}
+			id, err := parse(k.NodeID)
+			if err != nil {
+				return nil, err
+			}
+			if n.Role == RoleObserver {
+				org.Observers = append(org.Observers, id)
+				continue
+			}
+			miner, err := parse(k.MinerKey)
+			if err != nil {
+				return nil, err
+			}
+			org.Validators, org.Miners = append(org.Validators, id), append(org.Miners, miner)
+		}
+		for _, p := range cn.Spec.ExternalPeers {
+			if p.Organization != o.Name {
+				continue
+			}
+			id, err := parse(p.NodeID)
+			if err != nil {
+				return nil, fmt.Errorf("externalPeers nodeId: %w", err)
+			}
+			org.Validators = append(org.Validators, id)
+			if p.MinerKey != "" {
+				miner, err := parse(p.MinerKey)
+				if err != nil {
+					return nil, fmt.Errorf("externalPeers minerKey: %w", err)
+				}
+				org.Miners = append(org.Miners, miner)
+			}
+		}
+		out = append(out, org)
+	}
+	return out, nil
 }
 
 // chainID derives a replay-protection id from the network's identity.

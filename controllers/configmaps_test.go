@@ -6,34 +6,45 @@ import (
 	"testing"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/permissions"
 )
 
 func TestGenesisIsAPureFunctionOfTheCreatedNetwork(t *testing.T) {
 	cn := network(chainv1.Consortium, org("org1", 2, 1), org("org2", 1, 0))
-	keys := withKeys(cn)
-	f1, err := genesisFile(cn, keys)
+	keys, admins := withKeys(cn), withAdmins(t, cn)
+	f1, err := genesisFile(cn, keys, admins)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, h1, _ := genesisConfigMap(cn, f1)
-	f2, _ := genesisFile(cn, keys)
+	f2, _ := genesisFile(cn, keys, admins)
 	_, h2, _ := genesisConfigMap(cn, f2)
 	if h1 != h2 || len(h1) != 64 {
 		t.Fatalf("genesis hash not deterministic: %s vs %s", h1, h2)
 	}
-	if len(f1.Miners) != 3 {
-		t.Fatalf("want the 3 validators' miner keys, got %d", len(f1.Miners))
+	if len(f1.Organizations) != 2 {
+		t.Fatalf("want 2 founding organizations, got %d", len(f1.Organizations))
+	}
+	org1 := f1.Organizations[0]
+	if org1.AdminKey != governance.Key(admins["org1"].Public) || len(org1.Validators) != 2 || len(org1.Observers) != 1 || len(org1.Miners) != 2 {
+		t.Fatalf("org1 in the genesis: %+v", org1)
 	}
 	cn.Spec.Consensus.TargetBlockTimeSeconds = 20
-	f3, _ := genesisFile(cn, keys)
+	f3, _ := genesisFile(cn, keys, admins)
 	if _, h3, _ := genesisConfigMap(cn, f3); h3 == h1 {
 		t.Fatal("consensus must change the genesis hash")
 	}
+	cn.Spec.Consensus.TargetBlockTimeSeconds = 10
+	other := withAdmins(t, cn)
+	other["org2"] = other["org1"]
+	if _, err := genesisFile(cn, keys, other); err == nil {
+		t.Fatal("two organizations with one admin key accepted")
+	}
 	pub := network(chainv1.Public, org("default", 1, 0))
-	fp, _ := genesisFile(pub, withKeys(pub))
-	if len(fp.Miners) != 0 {
-		t.Fatal("a public genesis lists no miners")
+	fp, _ := genesisFile(pub, withKeys(pub), nil)
+	if len(fp.Organizations) != 0 || fp.Governance != nil {
+		t.Fatal("a public genesis has no organizations")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	keyspkg "github.com/chainnet/chainnet/internal/keys"
 )
 
 // ensureKeySecrets creates a key Secret for every desired node that has none and returns every
@@ -44,7 +45,7 @@ func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chain
 }
 
 // ensureGenesis creates the genesis ConfigMap once and returns the genesis hash recorded on it.
-func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (string, error) {
+func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) (string, error) {
 	existing := &corev1.ConfigMap{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: GenesisConfigMapName(cn)}, existing)
 	if err == nil {
@@ -53,7 +54,7 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	if !apierrors.IsNotFound(err) {
 		return "", err
 	}
-	f, err := genesisFile(cn, keys)
+	f, err := genesisFile(cn, keys, admins)
 	if err != nil {
 		return "", fmt.Errorf("genesis: %w", err)
 	}

@@ -1,9 +1,13 @@
 package controllers
 
 import (
+	"bytes"
+	"testing"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/keys"
 )
 
 // network returns a defaulted ChainNetwork as the API server would store it.
@@ -38,4 +42,17 @@ func hex64(b byte) string {
 		out[i] = digits[(int(b)+i)%16]
 	}
 	return string(out)
+}
+
+// withAdmins gives every organization a deterministic admin key.
+func withAdmins(t *testing.T, cn *chainv1.ChainNetwork) map[string]*keys.Key {
+	out := map[string]*keys.Key{}
+	for i, o := range cn.Spec.Organizations {
+		k, err := keys.FromSeed(bytes.Repeat([]byte{byte(100 + i)}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[o.Name] = k
+	}
+	return out
 }

@@ -107,7 +107,7 @@ func verifyStore(t *testing.T, dataDir string, params *genesis.Params) uint64 {
 		if err != nil || res.Status != chain.StatusConnected {
 			t.Fatalf("block %d does not re-validate: %v %v", h, res.Status, err)
 		}
-		minerKey = b.MinerKey
+		minerKey = b.MinerKey()
 	}
 	if got := replay.Tip(); got.Hash != tip.Hash {
 		t.Fatalf("replayed tip %s, stored tip %s", got.Hash, tip.Hash)

@@ -9,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/chainnet/chainnet/internal/genesis"
-	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/governance"
 )
 
 func newGenesisCommand() *cobra.Command {
@@ -19,7 +21,8 @@ func newGenesisCommand() *cobra.Command {
 		out        string
 		membership string
 		allocs     []string
-		miners     []string
+		orgFiles   []string
+		policy     governance.Policy
 		force      bool
 	)
 	cmd := &cobra.Command{
@@ -40,11 +43,19 @@ func newGenesisCommand() *cobra.Command {
 				}
 				f.Alloc = append(f.Alloc, genesis.Alloc{Address: addr, Balance: n})
 			}
-			for _, m := range miners {
-				if k, err := keys.Load(m); err == nil { // a key file is accepted as well as a hex key
-					m = k.NodeID()
+			if !cmd.Flags().Changed("min-difficulty") {
+				f.Consensus.MinDifficulty = max(1, f.Consensus.InitialDifficulty>>10)
+			}
+			for _, path := range orgFiles {
+				org, err := loadOrganization(path)
+				if err != nil {
+					return err
 				}
-				f.Miners = append(f.Miners, m)
+				f.Organizations = append(f.Organizations, org)
+			}
+			if f.Membership.Permissioned() {
+				p := policy.WithDefaults()
+				f.Governance = &p
 			}
 			if err := f.Validate(); err != nil {
 				return err
@@ -78,13 +89,29 @@ func newGenesisCommand() *cobra.Command {
 	fl.StringVar(&membership, "membership", "public", "public, consortium or private")
 	fl.Uint64Var(&c.TargetBlockTimeSeconds, "target-block-time", c.TargetBlockTimeSeconds, "target seconds between blocks")
 	fl.Uint64Var(&c.InitialDifficulty, "initial-difficulty", c.InitialDifficulty, "expected hashes per block at genesis")
-	fl.Uint64Var(&c.MinDifficulty, "min-difficulty", c.MinDifficulty, "lowest difficulty retargeting may reach")
+	fl.Uint64Var(&c.MinDifficulty, "min-difficulty", c.MinDifficulty, "lowest difficulty retargeting may reach (default initial-difficulty/1024; at least initial-difficulty/65536)")
 	fl.Uint64Var(&c.BlockReward, "block-reward", c.BlockReward, "coinbase reward before halvings, base units")
 	fl.Uint64Var(&c.HalvingInterval, "halving-interval", c.HalvingInterval, "blocks between reward halvings")
 	fl.Uint64Var(&c.MaxBlockSize, "max-block-size", c.MaxBlockSize, "maximum encoded block size, bytes")
 	fl.Uint64Var(&c.DifficultyWindow, "difficulty-window", c.DifficultyWindow, "blocks averaged by the LWMA retarget")
 	fl.Uint64Var(&c.MaxFutureBlockTimeSeconds, "max-future-block-time", c.MaxFutureBlockTimeSeconds, "seconds a block timestamp may lead local time")
 	fl.StringArrayVar(&allocs, "alloc", nil, "initial balance ADDRESS=AMOUNT (repeatable)")
-	fl.StringArrayVar(&miners, "miner", nil, "miner public key (hex) or key file allowed to mine a permissioned network (repeatable)")
+	fl.StringArrayVar(&orgFiles, "organization", nil, "founding organization of a permissioned network: a JSON or YAML file {name, adminKey, validators, observers, miners} of public keys (repeatable; `chainctl gov join-request` writes one)")
+	fl.StringVar((*string)(&policy.Threshold), "threshold", "majority", "approvals a membership change needs: majority, all, or a number of organizations")
+	fl.Uint64Var(&policy.ProposalTTLBlocks, "proposal-ttl", governance.DefaultPolicy().ProposalTTLBlocks, "blocks a proposal stays open")
+	fl.Uint64Var(&policy.ActivationDelayBlocks, "activation-delay", 0, "blocks between a change's approval and its effect")
 	return cmd
+}
+
+// loadOrganization reads an organization's public identity (JSON or YAML).
+func loadOrganization(path string) (governance.Organization, error) {
+	var org governance.Organization
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return org, fmt.Errorf("organization: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(b, &org); err != nil {
+		return org, fmt.Errorf("organization %s: %w", path, err)
+	}
+	return org, nil
 }

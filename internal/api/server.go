@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -36,6 +37,9 @@ type Backend interface {
 	Tx(id wire.Hash) (*wire.Tx, *chain.TxLocation, error) // location nil: pending
 	SubmitTx(tx *wire.Tx) error
 	Peers() []Peer
+	// Membership is the governance state after the tip and the tip's height (nil state on a
+	// public network).
+	Membership() (*governance.State, uint64)
 }
 
 // Limits.
@@ -63,6 +67,8 @@ func NewServer(b Backend, log *slog.Logger, gatherer prometheus.Gatherer, reques
 	s.route("POST /v1/transactions", s.submit)
 	s.route("GET /v1/transactions/{id}", s.tx)
 	s.route("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.backend.Peers()) })
+	s.route("GET /v1/membership", s.membership)
+	s.route("GET /v1/membership/proposals", s.proposals)
 	s.route("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.route("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
@@ -139,6 +145,30 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]string{"status": "ready"})
+}
+
+// errNoGovernance answers membership requests on a public network.
+var errNoGovernance = errors.New("a public network has no membership: anyone may join and mine")
+
+// membership serves /v1/membership: the organizations and policy in force after the tip.
+func (s *Server) membership(w http.ResponseWriter, r *http.Request) {
+	st, height := s.backend.Membership()
+	if st == nil {
+		writeError(w, 404, errNoGovernance)
+		return
+	}
+	writeJSON(w, 200, MembershipFromState(st, height))
+}
+
+// proposals serves /v1/membership/proposals: open proposals, then approved ones waiting for
+// their activation height.
+func (s *Server) proposals(w http.ResponseWriter, r *http.Request) {
+	st, height := s.backend.Membership()
+	if st == nil {
+		writeError(w, 404, errNoGovernance)
+		return
+	}
+	writeJSON(w, 200, ProposalsFromState(st, height))
 }
 
 // ErrBadBlockID is returned by LookupBlock for an id that is neither a height nor a hash.

@@ -23,6 +23,11 @@ const (
 	StatusOrphan
 	// StatusDuplicate: already known (stored or in the orphan pool).
 	StatusDuplicate
+	// StatusNotStored: a block nobody asked for whose chain has no more work than the tip (or
+	// less than the minimum chain work): neither validated beyond its proof of work nor stored.
+	// Not the sender's fault — a competing tip announced a moment late looks the same — and not
+	// worth disk: a side chain that grows to beat the tip is fetched by headers-first sync.
+	StatusNotStored
 )
 
 func (s Status) String() string {
@@ -35,6 +40,8 @@ func (s Status) String() string {
 		return "orphan"
 	case StatusDuplicate:
 		return "duplicate"
+	case StatusNotStored:
+		return "not-stored"
 	}
 	return "unknown"
 }
@@ -91,13 +98,6 @@ type TxLocation struct {
 type Listener interface {
 	BlockConnected(b *wire.Block, height uint64)
 	BlockDisconnected(b *wire.Block, height uint64)
-}
-
-// MinerPolicy decides whether a miner key may produce blocks (permissioned networks). It is
-// consulted with the block's timestamp when a block is validated, so a key revoked at time T has
-// its blocks stamped after T rejected while the history it mined before stays valid.
-type MinerPolicy interface {
-	MinerAllowed(minerKey [32]byte, timestamp uint64) bool
 }
 
 // AddressOf is a convenience re-export for callers that hold a public key.

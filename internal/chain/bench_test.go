@@ -117,7 +117,10 @@ func (h *harness) connectBatch(n int) error {
 	return c.db.Update(func(tx *store.Tx) error {
 		for i := 0; i < n; i++ {
 			blk := h.build(blockSpec{})
-			if err := c.checkBlockSanity(blk); err != nil {
+			if err := c.checkHeaderSanity(&blk.Header); err != nil {
+				return err
+			}
+			if err := c.checkBodySanity(blk); err != nil {
 				return err
 			}
 			parent := c.tipNode()
@@ -128,7 +131,7 @@ func (h *harness) connectBatch(n int) error {
 			if err := storeBlock(tx, node, blk); err != nil {
 				return err
 			}
-			if err := c.connectBlock(tx, node, blk); err != nil {
+			if _, err := c.connectBlock(tx, node, blk); err != nil {
 				return fmt.Errorf("block %d: %w", node.height, err)
 			}
 			c.index[node.hash] = node

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
@@ -27,18 +29,23 @@ var (
 	metaSchema  = []byte("schema")
 )
 
-const schemaVersion = 1
+// schemaVersion 2: the miner key in the coinbase, the governance state and undo records with it.
+const schemaVersion = 2
 
 // Options tune a Chain.
 type Options struct {
 	Logger    *slog.Logger
 	Listeners []Listener
-	// MinerPolicy restricts block producers. nil: anyone on a public network; the genesis miners
-	// on a permissioned one.
-	MinerPolicy MinerPolicy
 	// Now is the clock for the future-timestamp rule (tests move it). nil: time.Now.
 	Now        func() time.Time
 	MaxOrphans int
+	// MinChainWork is the least cumulative work of a chain worth downloading or storing a block of
+	// when the block was not asked for (Bitcoin Core's nMinimumChainWork): below it, a node that
+	// is still syncing ignores whatever a peer pushes. nil: no minimum beyond the tip's work.
+	MinChainWork *big.Int
+	// RejectedCacheSize bounds the hashes of blocks remembered as invalid without being stored
+	// (a resent invalid block then costs a map lookup). 0: defaultRejectedCache.
+	RejectedCacheSize int
 	// HaltHeight, when non-zero, is the last height this node connects: blocks above it are
 	// refused (not marked invalid), so that every node stops at the same block for a scheduled
 	// upgrade and the upgraded nodes go on from there.
@@ -60,12 +67,16 @@ type Chain struct {
 	index     map[wire.Hash]*blockNode
 	main      []*blockNode // best chain by height
 	orphans   *orphanPool
+	rejected  *rejectedCache
+	// bodyChecks counts body validations (tests check that remembered blocks skip them).
+	bodyChecks atomic.Uint64
+	// gov is the membership after the tip (nil on a public network); replaced, never modified.
+	gov          *governance.State
+	minChainWork *big.Int
 
-	listenersMu sync.RWMutex
-	listeners   []Listener
-
-	policyMu sync.RWMutex
-	policy   MinerPolicy
+	listenersMu         sync.RWMutex
+	listeners           []Listener
+	membershipListeners []func(*governance.State)
 }
 
 // New opens the chain stored in db, initialising it with the genesis block of params on first use.
@@ -73,7 +84,11 @@ func New(db *store.DB, params *genesis.Params, opts Options) (*Chain, error) {
 	c := &Chain{
 		db: db, params: params, log: opts.Logger, now: opts.Now, halt: opts.HaltHeight,
 		index: map[wire.Hash]*blockNode{}, listeners: opts.Listeners,
-		orphans: newOrphanPool(opts.MaxOrphans),
+		orphans: newOrphanPool(opts.MaxOrphans), rejected: newRejectedCache(opts.RejectedCacheSize),
+		minChainWork: new(big.Int),
+	}
+	if opts.MinChainWork != nil {
+		c.minChainWork.Set(opts.MinChainWork)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -81,28 +96,23 @@ func New(db *store.DB, params *genesis.Params, opts Options) (*Chain, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.policy = opts.MinerPolicy
-	if c.policy == nil && params.Membership.Permissioned() {
-		c.policy = genesisMiners(params.Miners)
-	}
 	if err := c.initGenesis(); err != nil {
 		return nil, err
 	}
 	if err := c.loadIndex(); err != nil {
 		return nil, err
 	}
-	return c, nil
-}
-
-type genesisMiners [][32]byte
-
-func (g genesisMiners) MinerAllowed(k [32]byte, _ uint64) bool {
-	for _, m := range g {
-		if m == k {
-			return true
-		}
+	if err := c.db.View(func(tx *store.Tx) error {
+		var err error
+		c.gov, err = readGovernance(tx)
+		return err
+	}); err != nil {
+		return nil, err
 	}
-	return false
+	if params.Membership.Permissioned() && c.gov == nil {
+		return nil, fmt.Errorf("%w: a permissioned network's store holds no membership", store.ErrCorrupt)
+	}
+	return c, nil
 }
 
 // initGenesis writes the genesis block and allocations in one transaction on first use, and
@@ -113,6 +123,9 @@ func (c *Chain) initGenesis() error {
 		if stored := tx.Get(store.BucketMeta, metaGenesis); stored != nil {
 			if string(stored) != string(gh[:]) {
 				return fmt.Errorf("%w: store genesis %x, genesis file %s", ErrWrongNetwork, stored, gh)
+			}
+			if v := tx.Get(store.BucketMeta, metaSchema); len(v) != 4 || binary.BigEndian.Uint32(v) != schemaVersion {
+				return fmt.Errorf("%w: store schema %x, this node reads schema %d", ErrWrongNetwork, v, schemaVersion)
 			}
 			return nil
 		}
@@ -134,6 +147,9 @@ func (c *Chain) initGenesis() error {
 			if err := writeAccount(tx, addr, Account{Balance: bal}); err != nil {
 				return err
 			}
+		}
+		if g := c.params.Governance; g != nil {
+			return tx.Put(store.BucketMeta, metaGovernance, g.Encode())
 		}
 		return nil
 	})
@@ -214,13 +230,6 @@ func (c *Chain) AddListener(l Listener) {
 	c.listenersMu.Lock()
 	defer c.listenersMu.Unlock()
 	c.listeners = append(c.listeners, l)
-}
-
-// SetMinerPolicy replaces the miner policy (permission file reloaded).
-func (c *Chain) SetMinerPolicy(p MinerPolicy) {
-	c.policyMu.Lock()
-	defer c.policyMu.Unlock()
-	c.policy = p
 }
 
 // Params returns the network parameters.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/pow"
 	"github.com/chainnet/chainnet/internal/store"
@@ -140,7 +141,7 @@ func (h *harness) build(spec blockSpec) *wire.Block {
 	}
 	cb := spec.coinbase
 	if cb == nil {
-		cb = wire.NewCoinbase(testChainID, spec.miner.AccountAddress(), h.params.Reward(height)+fees, height)
+		cb = wire.NewCoinbase(testChainID, spec.miner.AccountAddress(), h.params.Reward(height)+fees, height, spec.miner.Public)
 	}
 	b := &wire.Block{Header: wire.Header{Version: 1, PrevHash: spec.parent, Timestamp: parent.header.Timestamp + testBlockTime,
 		Bits: c.nextBitsAfter(parent)}, Txs: append([]*wire.Tx{cb}, spec.txs...)}
@@ -176,6 +177,17 @@ func grind(t testing.TB, b *wire.Block, params *genesis.Params) {
 
 func (h *harness) process(b *wire.Block) (ProcessResult, error) {
 	return h.c.ProcessBlock(context.Background(), b)
+}
+
+func (h *harness) processUnrequested(b *wire.Block) (ProcessResult, error) {
+	return h.c.ProcessUnrequestedBlock(context.Background(), b)
+}
+
+// govTx builds a governance transaction signed by admin.
+func (h *harness) govTx(admin *keys.Key, nonce uint64, a *governance.Action) *wire.Tx {
+	tx := wire.NewGovernance(testChainID, nonce, 0, a.Encode())
+	tx.Sign(admin)
+	return tx
 }
 
 // mustConnect processes b and fails unless it joins the best chain.

@@ -85,3 +85,39 @@ func (p *orphanPool) root(h wire.Hash) wire.Hash {
 		h = b.Header.PrevHash
 	}
 }
+
+// defaultRejectedCache bounds the hashes of blocks refused before they were stored.
+const defaultRejectedCache = 4096
+
+// rejectedCache remembers blocks refused for what they are (a broken rule that no peer, clock or
+// later block can change), evicting the oldest when full. Invalid blocks that were stored are
+// remembered in the index instead (statusInvalid).
+type rejectedCache struct {
+	max   int
+	rules map[wire.Hash]Rule
+	order []wire.Hash
+}
+
+func newRejectedCache(max int) *rejectedCache {
+	if max <= 0 {
+		max = defaultRejectedCache
+	}
+	return &rejectedCache{max: max, rules: map[wire.Hash]Rule{}}
+}
+
+func (r *rejectedCache) get(h wire.Hash) (Rule, bool) {
+	rule, ok := r.rules[h]
+	return rule, ok
+}
+
+func (r *rejectedCache) add(h wire.Hash, rule Rule) {
+	if _, ok := r.rules[h]; ok {
+		return
+	}
+	if len(r.order) >= r.max {
+		delete(r.rules, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.rules[h] = rule
+	r.order = append(r.order, h)
+}

@@ -1,10 +1,14 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 
+	"github.com/chainnet/chainnet/internal/governance"
+	"github.com/chainnet/chainnet/internal/pow"
 	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -16,29 +20,59 @@ type event struct {
 	height    uint64
 }
 
-// ProcessBlock validates a block and adds it to the chain: extending the best chain, switching to
-// its branch if that now has the most cumulative work, storing it as a side chain, or holding it as
-// an orphan. A rejected block returns a *RuleError. The block, its state changes and the new tip are
-// committed in one fsynced store transaction: a crash leaves either the old tip or the new one.
+// ProcessBlock validates a block this node asked for — a body of a header chain that beats its
+// own (headers-first sync), a block it mined, a block it imports — and adds it to the chain:
+// extending the best chain, switching to its branch if that now has the most cumulative work,
+// storing it as a side chain, or holding it as an orphan. A rejected block returns a *RuleError. The
+// block, its state changes and the new tip are committed in one fsynced store transaction: a crash
+// leaves either the old tip or the new one.
 func (c *Chain) ProcessBlock(ctx context.Context, b *wire.Block) (ProcessResult, error) {
+	return c.process(ctx, b, true)
+}
+
+// ProcessUnrequestedBlock takes a block a peer announced or pushed without this node asking for
+// it as part of a chain it chose to download. It is stored only if it makes a chain with more work
+// than the tip (and at least the minimum chain work); anything else is StatusNotStored or, with an
+// unknown parent, StatusOrphan — checked for proof of work only, never kept — so that blocks that
+// cost a peer nothing to make cost this node nothing either.
+func (c *Chain) ProcessUnrequestedBlock(ctx context.Context, b *wire.Block) (ProcessResult, error) {
+	return c.process(ctx, b, false)
+}
+
+func (c *Chain) process(ctx context.Context, b *wire.Block, requested bool) (ProcessResult, error) {
 	if err := ctx.Err(); err != nil {
 		return ProcessResult{}, err
 	}
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
 	c.mu.Lock()
-	res, events, err := c.processLocked(b)
+	govBefore := c.gov
+	res, events, err := c.processLocked(b, requested)
 	if err == nil && (res.Status == StatusConnected || res.Status == StatusSideChain) {
 		more, moreEvents := c.processOrphansLocked(res.Hash)
 		res.Connected = append(res.Connected, more...)
 		events = append(events, moreEvents...)
 	}
+	govAfter := c.gov
 	c.mu.Unlock()
 	c.notify(events)
+	if membershipChanged(govBefore, govAfter) {
+		c.notifyMembership(govAfter)
+	}
 	return res, err
 }
 
-func (c *Chain) processLocked(b *wire.Block) (ProcessResult, []event, error) {
+func membershipChanged(before, after *governance.State) bool {
+	if before == after {
+		return false
+	}
+	if before == nil || after == nil {
+		return true
+	}
+	return !bytes.Equal(before.Encode(), after.Encode())
+}
+
+func (c *Chain) processLocked(b *wire.Block, requested bool) (ProcessResult, []event, error) {
 	hash := b.Hash()
 	res := ProcessResult{Hash: hash}
 	if n, ok := c.index[hash]; ok {
@@ -48,29 +82,70 @@ func (c *Chain) processLocked(b *wire.Block) (ProcessResult, []event, error) {
 		res.Status, res.Height = StatusDuplicate, n.height
 		return res, nil, nil
 	}
+	if rule, ok := c.rejected.get(hash); ok {
+		// The same answer as the first time (the same score for the peer), for a map lookup.
+		return res, nil, ruleErr(rule, "block %s was rejected before", hash)
+	}
 	if c.orphans.has(hash) {
 		res.Status = StatusDuplicate
 		return res, nil, nil
 	}
 	if b.Header.PrevHash.IsZero() {
-		return res, nil, ruleErr(RuleBadGenesis, "block %s claims to be a genesis block", hash)
+		return res, nil, c.rejectedBlock(hash, ruleErr(RuleBadGenesis, "block %s claims to be a genesis block", hash))
 	}
-	if err := c.checkBlockSanity(b); err != nil {
-		return res, nil, err
+	if err := c.checkHeaderSanity(&b.Header); err != nil {
+		return res, nil, c.rejectedBlock(hash, err)
 	}
 	parent, ok := c.index[b.Header.PrevHash]
 	if !ok {
+		res.Status, res.OrphanRoot = StatusOrphan, b.Header.PrevHash
+		if !requested {
+			return res, nil, nil
+		}
+		if err := c.checkBodySanity(b); err != nil {
+			return res, nil, c.rejectedBlock(hash, err)
+		}
 		c.orphans.add(b)
-		res.Status, res.OrphanRoot = StatusOrphan, c.orphans.root(hash)
+		res.OrphanRoot = c.orphans.root(hash)
 		return res, nil, nil
 	}
 	if parent.status == statusInvalid {
-		return res, nil, ruleErr(RuleInvalidAncestor, "parent %s is invalid", parent.hash)
+		return res, nil, c.rejectedBlock(hash, ruleErr(RuleInvalidAncestor, "parent %s is invalid", parent.hash))
+	}
+	if !requested {
+		work := pow.WorkForBits(b.Header.Bits)
+		work.Add(work, parent.work)
+		if work.Cmp(c.tipNode().work) <= 0 || work.Cmp(c.minChainWork) < 0 {
+			res.Status = StatusNotStored
+			return res, nil, nil
+		}
+	}
+	if err := c.checkBodySanity(b); err != nil {
+		return res, nil, c.rejectedBlock(hash, err)
 	}
 	if err := c.checkHeaderContext(&b.Header, parent); err != nil {
-		return res, nil, err
+		return res, nil, c.rejectedBlock(hash, err)
 	}
 	return c.acceptBlock(b, parent)
+}
+
+// rejectedBlock remembers a block refused before it was stored, unless the refusal depends on
+// something other than the block: a body that does not belong to its header (another peer may send
+// the real one), or this node's clock or halt height.
+func (c *Chain) rejectedBlock(hash wire.Hash, err error) error {
+	if !IsMutation(err) && !isTransient(err) {
+		c.rejected.add(hash, RuleOf(err))
+	}
+	return err
+}
+
+// WorthDownloading reports whether a chain with cumulative work would replace the best chain:
+// more work than the tip and at least the minimum chain work. Headers-first sync fetches bodies
+// only for such chains.
+func (c *Chain) WorthDownloading(work *big.Int) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return work.Cmp(c.tipNode().work) > 0 && work.Cmp(c.minChainWork) >= 0
 }
 
 // processOrphansLocked connects orphans that were waiting for parent, breadth first.
@@ -82,7 +157,7 @@ func (c *Chain) processOrphansLocked(parent wire.Hash) ([]*wire.Block, []event) 
 		h := queue[0]
 		queue = queue[1:]
 		for _, child := range c.orphans.takeChildren(h) {
-			res, evs, err := c.processLocked(child)
+			res, evs, err := c.processLocked(child, true)
 			if err != nil {
 				c.log.Info("orphan rejected", "block", child.Hash(), "err", err)
 				continue
@@ -130,11 +205,14 @@ func storeBlock(tx *store.Tx, n *blockNode, b *wire.Block) error {
 // extend connects a block on top of the tip.
 func (c *Chain) extend(b *wire.Block, node *blockNode) (ProcessResult, []event, error) {
 	res := ProcessResult{Hash: node.hash, Height: node.height}
+	var gov *governance.State
 	err := c.db.Update(func(tx *store.Tx) error {
 		if err := storeBlock(tx, node, b); err != nil {
 			return err
 		}
-		return c.connectBlock(tx, node, b)
+		var err error
+		gov, err = c.connectBlock(tx, node, b)
+		return err
 	})
 	if err != nil {
 		if RuleOf(err) != "" {
@@ -144,35 +222,45 @@ func (c *Chain) extend(b *wire.Block, node *blockNode) (ProcessResult, []event, 
 	}
 	c.index[node.hash] = node
 	c.main = append(c.main, node)
+	c.gov = gov
 	res.Status, res.Connected = StatusConnected, []*wire.Block{b}
 	return res, []event{{connected: true, block: b, height: node.height}}, nil
 }
 
-// connectBlock validates b against state and applies it in tx: accounts, undo record, best-chain
-// height, transaction index and tip.
-func (c *Chain) connectBlock(tx *store.Tx, node *blockNode, b *wire.Block) error {
-	view := newStateView(tx)
-	if err := c.connectTransactions(view, b, node.height); err != nil {
-		return err
-	}
-	undo, err := view.commit()
+// connectBlock validates b against state and the membership after its parent and applies it in
+// tx: accounts, membership, undo record, best-chain height, transaction index and tip. It returns
+// the membership after b (nil on a public network).
+func (c *Chain) connectBlock(tx *store.Tx, node *blockNode, b *wire.Block) (*governance.State, error) {
+	gov, err := beginGovernance(tx, b, node.height)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	view := newStateView(tx)
+	if err := c.connectTransactions(view, gov, b, node.height); err != nil {
+		return nil, err
+	}
+	after, govUndo, err := gov.finish(tx, node.height)
+	if err != nil {
+		return nil, err
+	}
+	undo, err := view.commit(govUndo)
+	if err != nil {
+		return nil, err
 	}
 	if err := tx.Put(store.BucketUndo, node.hash[:], undo); err != nil {
-		return err
+		return nil, err
 	}
 	for i, t := range b.Txs {
 		id := t.ID()
 		loc := append(append([]byte{}, node.hash[:]...), byte(i>>24), byte(i>>16), byte(i>>8), byte(i))
 		if err := tx.Put(store.BucketTxIndex, id[:], loc); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := tx.Put(store.BucketMain, heightKey(node.height), node.hash[:]); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.Put(store.BucketMeta, metaTip, node.hash[:])
+	return after, tx.Put(store.BucketMeta, metaTip, node.hash[:])
 }
 
 // disconnectBlock undoes the tip block b in tx.
@@ -222,6 +310,7 @@ func (c *Chain) reorganize(b *wire.Block, node *blockNode) (ProcessResult, []eve
 		}
 	}
 	var detached, attached []*wire.Block
+	var gov *governance.State
 	err := c.db.Update(func(tx *store.Tx) error {
 		detached, attached = nil, nil
 		if err := storeBlock(tx, node, b); err != nil {
@@ -245,7 +334,8 @@ func (c *Chain) reorganize(b *wire.Block, node *blockNode) (ProcessResult, []eve
 					return err
 				}
 			}
-			if err := c.connectBlock(tx, n, blk); err != nil {
+			var err error
+			if gov, err = c.connectBlock(tx, n, blk); err != nil {
 				return &connectError{node: n, err: err}
 			}
 			attached = append(attached, blk)
@@ -262,6 +352,7 @@ func (c *Chain) reorganize(b *wire.Block, node *blockNode) (ProcessResult, []eve
 	c.index[node.hash] = node
 	c.main = c.main[:fork.height+1]
 	c.main = append(c.main, attach...)
+	c.gov = gov
 	events := make([]event, 0, len(detached)+len(attached))
 	for i, blk := range detached {
 		events = append(events, event{block: blk, height: oldTip.height - uint64(i)})
@@ -324,6 +415,15 @@ func (c *Chain) markInvalid(nodes []*blockNode) {
 	})
 	if err != nil {
 		c.log.Warn("recording invalid blocks failed", "err", err)
+	}
+}
+
+func (c *Chain) notifyMembership(st *governance.State) {
+	c.listenersMu.RLock()
+	fns := append([]func(*governance.State){}, c.membershipListeners...)
+	c.listenersMu.RUnlock()
+	for _, fn := range fns {
+		fn(st)
 	}
 }
 

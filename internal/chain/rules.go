@@ -1,6 +1,9 @@
 package chain
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Rule names a consensus rule. Every rejected block or transaction is reported with the rule it
 // broke; metrics count rejections by rule.
@@ -15,7 +18,7 @@ const (
 	RuleBadMerkleRoot       Rule = "bad-merkle-root"      // header does not commit to the txs
 	RuleBlockTooLarge       Rule = "block-too-large"      // over consensus maxBlockSize
 	RuleBadMinerSignature   Rule = "bad-miner-signature"  // signature over header hash invalid
-	RuleMinerNotPermitted   Rule = "miner-not-permitted"  // key not a listed miner
+	RuleMinerNotPermitted   Rule = "miner-not-permitted"  // key not a member's miner key after the parent
 	RuleNoCoinbase          Rule = "no-coinbase"          // first tx must be the coinbase
 	RuleMultipleCoinbase    Rule = "multiple-coinbase"    // coinbase anywhere but first
 	RuleBadCoinbaseAmount   Rule = "bad-coinbase-amount"  // not exactly reward + fees
@@ -30,7 +33,13 @@ const (
 	RuleSelfTransfer        Rule = "self-transfer"        // to == from
 	RuleInvalidAncestor     Rule = "invalid-ancestor"     // builds on a block known invalid
 	RuleBadGenesis          Rule = "bad-genesis"          // a second genesis
-	RuleFeeTooLow           Rule = "fee-too-low"          // mempool policy, not consensus
+	// Governance (permissioned networks): the payload must decode, the signer must be a member
+	// organization's admin and the action must be valid under the membership in force.
+	RuleMalformedGovernance  Rule = "malformed-governance"
+	RuleGovernanceRefused    Rule = "governance-refused"
+	RuleGovernanceNotAllowed Rule = "governance-not-allowed"  // on a public network
+	RuleTooManyGovernanceTxs Rule = "too-many-governance-txs" // above MaxGovernanceTxsPerBlock
+	RuleFeeTooLow            Rule = "fee-too-low"             // mempool policy, not consensus
 	// RuleBeyondHaltHeight is node policy, not consensus: a node told to halt at a height (a
 	// scheduled upgrade) takes no block above it until it restarts without the halt.
 	RuleBeyondHaltHeight Rule = "beyond-halt-height"
@@ -54,17 +63,35 @@ func ruleErr(rule Rule, format string, args ...any) error {
 	return &RuleError{Rule: rule, Detail: fmt.Sprintf(format, args...)}
 }
 
-// RuleOf returns the rule an error reports, or "" if it is not a RuleError.
+// RuleOf returns the rule an error reports, or "" if it reports none. It finds a RuleError
+// through every kind of wrapping, errors.Join included.
 func RuleOf(err error) Rule {
-	for err != nil {
-		if re, ok := err.(*RuleError); ok {
-			return re.Rule
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return ""
-		}
-		err = u.Unwrap()
+	var re *RuleError
+	if errors.As(err, &re) {
+		return re.Rule
 	}
 	return ""
+}
+
+// IsMutation reports whether a block was refused for a body that does not belong to its header:
+// transactions that do not give its Merkle root, or a miner signature that does not verify. The
+// header (and so the hash) may still be a valid block's: the hash must not be remembered as
+// invalid, and the body should be fetched again from another peer. The peer that sent it is at
+// fault either way — an honest node relays only blocks it validated.
+func IsMutation(err error) bool {
+	switch RuleOf(err) {
+	case RuleBadMerkleRoot, RuleBadMinerSignature:
+		return true
+	}
+	return false
+}
+
+// isTransient reports whether a refusal depends on this node's clock or configuration rather than
+// on the block: such blocks may be valid later and are not remembered as rejected.
+func isTransient(err error) bool {
+	switch RuleOf(err) {
+	case RuleTimeTooNew, RuleBeyondHaltHeight, "":
+		return true
+	}
+	return false
 }

@@ -61,13 +61,13 @@ func TestEveryRuleRejects(t *testing.T) {
 			}})
 		}},
 		{RuleMultipleCoinbase, func(h *harness) *wire.Block {
-			return h.build(blockSpec{txs: []*wire.Tx{wire.NewCoinbase(testChainID, h.bob.AccountAddress(), 1, 1)}})
+			return h.build(blockSpec{txs: []*wire.Tx{wire.NewCoinbase(testChainID, h.bob.AccountAddress(), 1, 1, h.miner.Public)}})
 		}},
 		{RuleBadCoinbaseAmount, func(h *harness) *wire.Block {
-			return h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(1)+1, 1)})
+			return h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(1)+1, 1, h.miner.Public)})
 		}},
 		{RuleBadCoinbaseHeight, func(h *harness) *wire.Block {
-			return h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(1), 5)})
+			return h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(1), 5, h.miner.Public)})
 		}},
 		{RuleDuplicateTx, func(h *harness) *wire.Block {
 			tx := h.transfer(h.alice, h.bob, 1, 0, 0)
@@ -125,29 +125,9 @@ func TestEveryRuleRejects(t *testing.T) {
 	}
 }
 
-// TestMinerNotPermitted: on a consortium network a block with valid proof of work from a key not
-// listed as a miner is rejected; listing it through SetMinerPolicy admits it.
-func TestMinerNotPermitted(t *testing.T) {
-	h := newHarness(t, func(f *genesis.File) {
-		f.Membership = genesis.Consortium
-		f.Miners = []string{key(t, 1).NodeID()}
-	})
-	outsider := key(t, 9)
-	b := h.build(blockSpec{miner: outsider})
-	if _, err := h.process(b); RuleOf(err) != RuleMinerNotPermitted {
-		t.Fatalf("outsider's block: %v", err)
-	}
-	h.mustConnect(h.build(blockSpec{}))
-	h.c.SetMinerPolicy(genesisMiners{[32]byte(outsider.Public)})
-	h.mustConnect(h.build(blockSpec{miner: outsider}))
-	if _, err := h.process(h.build(blockSpec{})); RuleOf(err) != RuleMinerNotPermitted {
-		t.Fatalf("removed miner's block: %v", err)
-	}
-}
-
 func TestInvalidAncestor(t *testing.T) {
 	h := newHarness(t)
-	bad := h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), 1, 1)})
+	bad := h.build(blockSpec{coinbase: wire.NewCoinbase(testChainID, h.miner.AccountAddress(), 1, 1, h.miner.Public)})
 	if _, err := h.process(bad); RuleOf(err) != RuleBadCoinbaseAmount {
 		t.Fatalf("bad block: %v", err)
 	}
@@ -158,7 +138,7 @@ func TestInvalidAncestor(t *testing.T) {
 	// A child of the invalid block cannot be built through the harness (unknown parent is
 	// invalid); build it by hand.
 	child := &wire.Block{Header: wire.Header{Version: 1, PrevHash: bad.Hash(), Timestamp: bad.Header.Timestamp + 10, Bits: bad.Header.Bits},
-		Txs: []*wire.Tx{wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(2), 2)}}
+		Txs: []*wire.Tx{wire.NewCoinbase(testChainID, h.miner.AccountAddress(), h.params.Reward(2), 2, h.miner.Public)}}
 	child.Header.MerkleRoot = child.ComputeMerkleRoot()
 	grind(t, child, h.params)
 	child.SignBlock(h.miner.Private)

@@ -90,6 +90,26 @@ func (v *stateView) applyTransfer(tx *wire.Tx) error {
 	return v.credit(tx.To, tx.Amount)
 }
 
+// payGovernance charges a governance transaction to its admin's account: the nonce (replay
+// protection: a signed approval is valid once) and the fee, which may be zero.
+func (v *stateView) payGovernance(tx *wire.Tx) error {
+	from := tx.Sender()
+	admin, err := v.get(from)
+	if err != nil {
+		return err
+	}
+	if tx.Nonce != admin.Nonce {
+		return ruleErr(RuleBadTxNonce, "tx %s: nonce %d, account %s expects %d", tx.ID(), tx.Nonce, from, admin.Nonce)
+	}
+	if tx.Fee > admin.Balance {
+		return ruleErr(RuleInsufficientBalance, "tx %s: fee %d, account %s holds %d", tx.ID(), tx.Fee, from, admin.Balance)
+	}
+	admin.Balance -= tx.Fee
+	admin.Nonce++
+	v.set(from, admin)
+	return nil
+}
+
 func (v *stateView) credit(addr keys.Address, amount uint64) error {
 	a, err := v.get(addr)
 	if err != nil {
@@ -103,8 +123,11 @@ func (v *stateView) credit(addr keys.Address, amount uint64) error {
 	return nil
 }
 
-// commit writes the staged state and returns the undo record.
-func (v *stateView) commit() ([]byte, error) {
+// commit writes the staged state and returns the undo record: the accounts before the block and,
+// when the block changed the membership, the governance state before it.
+//
+//	count uvarint | count × (address [20] | account [16]) | governance flag u8 | [state bytes]
+func (v *stateView) commit(govBefore []byte) ([]byte, error) {
 	undo := binary.AppendUvarint(nil, uint64(len(v.order)))
 	for _, addr := range v.order {
 		if err := writeAccount(v.tx, addr, v.current[addr]); err != nil {
@@ -113,18 +136,31 @@ func (v *stateView) commit() ([]byte, error) {
 		undo = append(undo, addr[:]...)
 		undo = append(undo, encodeAccount(v.before[addr])...)
 	}
-	return undo, nil
+	if govBefore == nil {
+		return append(undo, 0), nil
+	}
+	return append(append(undo, 1), govBefore...), nil
 }
 
-// applyUndo restores the accounts a block changed.
+// applyUndo restores the accounts and the membership a block changed.
 func applyUndo(tx *store.Tx, undo []byte) error {
 	n, off := binary.Uvarint(undo)
 	if off <= 0 {
 		return fmt.Errorf("undo record: bad count")
 	}
 	const rec = keys.AddressSize + 16
-	if uint64(len(undo)-off) != n*rec {
+	end := uint64(off) + n*rec
+	if n > uint64(len(undo)) || uint64(len(undo)) < end+1 {
 		return fmt.Errorf("undo record: %d bytes for %d accounts", len(undo)-off, n)
+	}
+	switch flag, gov := undo[end], undo[end+1:]; {
+	case flag == 0 && len(gov) == 0:
+	case flag == 1 && len(gov) > 0:
+		if err := tx.Put(store.BucketMeta, metaGovernance, gov); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("undo record: governance flag %d with %d bytes", flag, len(gov))
 	}
 	for i := uint64(0); i < n; i++ {
 		r := undo[off+int(i)*rec:]

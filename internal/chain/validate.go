@@ -1,10 +1,10 @@
 package chain
 
 import (
-	"errors"
 	"runtime"
 	"sync"
 
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/pow"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -12,17 +12,29 @@ import (
 // blockVersion is the only header version this release accepts.
 const blockVersion = 1
 
-// CheckTransaction applies the rules that need no state: type, chain id, amounts, signature. The
-// mempool runs it before admission and the chain for every transfer of a block.
+// CheckTransaction applies the rules that need no state: type, chain id, amounts, payload,
+// signature. The mempool runs it before admission and the chain for every transaction of a block.
 func (c *Chain) CheckTransaction(tx *wire.Tx) error {
-	return checkTransaction(tx, c.params.ChainID)
+	return checkTransaction(tx, c.params.ChainID, c.params.Membership.Permissioned())
 }
 
-func checkTransaction(tx *wire.Tx, chainID uint64) error {
+func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool) error {
 	if tx.ChainID != chainID {
 		return ruleErr(RuleWrongChainID, "tx %s: chain id %d, this network is %d", tx.ID(), tx.ChainID, chainID)
 	}
-	if tx.IsCoinbase() {
+	switch tx.Type {
+	case wire.TxCoinbase:
+		return nil
+	case wire.TxGovernance:
+		if !permissioned {
+			return ruleErr(RuleGovernanceNotAllowed, "tx %s: a public network has no governance", tx.ID())
+		}
+		if _, err := governance.DecodeAction(tx.Payload); err != nil {
+			return ruleErr(RuleMalformedGovernance, "tx %s: %v", tx.ID(), err)
+		}
+		if err := tx.VerifySignature(); err != nil {
+			return ruleErr(RuleBadTxSignature, "tx %s: %v", tx.ID(), err)
+		}
 		return nil
 	}
 	if tx.Amount == 0 {
@@ -37,17 +49,19 @@ func checkTransaction(tx *wire.Tx, chainID uint64) error {
 	return nil
 }
 
-// checkBlockSanity applies every rule that needs neither the parent nor state, cheapest first, so
-// that junk is rejected before signatures are verified.
-func (c *Chain) checkBlockSanity(b *wire.Block) error {
+// checkBodySanity applies every rule of the body that needs neither the parent nor state,
+// cheapest first, so that junk is rejected before signatures are verified. The header passed
+// checkHeaderSanity before.
+func (c *Chain) checkBodySanity(b *wire.Block) error {
+	c.bodyChecks.Add(1)
 	h := &b.Header
-	if err := c.checkHeaderSanity(h); err != nil {
-		return err
-	}
 	if size := b.Size(); uint64(size) > c.params.MaxBlockSize {
 		return ruleErr(RuleBlockTooLarge, "%d bytes, limit %d", size, c.params.MaxBlockSize)
 	}
 	if err := checkCoinbasePlacement(b); err != nil {
+		return err
+	}
+	if err := checkGovernanceCount(b); err != nil {
 		return err
 	}
 	ids := b.TxIDs()
@@ -64,10 +78,20 @@ func (c *Chain) checkBlockSanity(b *wire.Block) error {
 	if err := b.VerifyMinerSignature(); err != nil {
 		return ruleErr(RuleBadMinerSignature, "block %s: %v", b.Hash(), err)
 	}
-	if err := c.checkMinerAllowed(b); err != nil {
-		return err
-	}
 	return c.checkTransactions(b.Txs[1:])
+}
+
+func checkGovernanceCount(b *wire.Block) error {
+	n := 0
+	for _, tx := range b.Txs {
+		if tx.IsGovernance() {
+			n++
+		}
+	}
+	if n > MaxGovernanceTxsPerBlock {
+		return ruleErr(RuleTooManyGovernanceTxs, "%d governance transactions, at most %d", n, MaxGovernanceTxsPerBlock)
+	}
+	return nil
 }
 
 func checkCoinbasePlacement(b *wire.Block) error {
@@ -82,25 +106,16 @@ func checkCoinbasePlacement(b *wire.Block) error {
 	return nil
 }
 
-func (c *Chain) checkMinerAllowed(b *wire.Block) error {
-	c.policyMu.RLock()
-	policy := c.policy
-	c.policyMu.RUnlock()
-	if policy != nil && !policy.MinerAllowed(b.MinerKey, b.Header.Timestamp) {
-		return ruleErr(RuleMinerNotPermitted, "miner key %x is not a member's miner at time %d", b.MinerKey, b.Header.Timestamp)
-	}
-	return nil
-}
-
 // parallelVerifyThreshold: below this many transactions, goroutines cost more than they save.
 const parallelVerifyThreshold = 64
 
 // checkTransactions runs CheckTransaction over txs, spreading signature checks over all cores for
 // large blocks (ed25519 verification dominates block validation).
 func (c *Chain) checkTransactions(txs []*wire.Tx) error {
+	permissioned := c.params.Membership.Permissioned()
 	if len(txs) < parallelVerifyThreshold {
 		for _, tx := range txs {
-			if err := checkTransaction(tx, c.params.ChainID); err != nil {
+			if err := checkTransaction(tx, c.params.ChainID, permissioned); err != nil {
 				return err
 			}
 		}
@@ -119,7 +134,7 @@ func (c *Chain) checkTransactions(txs []*wire.Tx) error {
 		go func(w int, part []*wire.Tx) {
 			defer wg.Done()
 			for _, tx := range part {
-				if err := checkTransaction(tx, c.params.ChainID); err != nil {
+				if err := checkTransaction(tx, c.params.ChainID, permissioned); err != nil {
 					errs[w] = err
 					return
 				}
@@ -127,20 +142,14 @@ func (c *Chain) checkTransactions(txs []*wire.Tx) error {
 		}(w, txs[lo:hi])
 	}
 	wg.Wait()
-	return errors.Join(nonNil(errs)...)
-}
-
-func nonNil(errs []error) []error {
-	var out []error
-	for _, e := range errs {
-		if e != nil {
-			out = append(out, e)
+	// The first rule broken, in block order: one is enough to reject, and the same block gives
+	// the same error on every node.
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	if len(out) > 1 {
-		out = out[:1] // report the first rule broken; one is enough to reject
-	}
-	return out
+	return nil
 }
 
 // checkHeaderContext applies the rules that need the parent: difficulty from the retarget rule,
@@ -163,12 +172,23 @@ func (c *Chain) nextBitsAfter(parent *blockNode) uint32 {
 	return pow.NextBits(window, c.params.TargetBlockTime, c.params.PowLimit)
 }
 
-// connectTransactions checks b against the state in view and applies it. The coinbase must pay
-// exactly the reward plus the fees, and carry the block's height.
-func (c *Chain) connectTransactions(view *stateView, b *wire.Block, height uint64) error {
+// connectTransactions checks b against the state in view (and, on a permissioned network, the
+// membership in gov) and applies it. The coinbase must pay exactly the reward plus the fees, and
+// carry the block's height.
+func (c *Chain) connectTransactions(view *stateView, gov *blockGovernance, b *wire.Block, height uint64) error {
 	var fees uint64
 	for _, tx := range b.Txs[1:] {
-		if err := view.applyTransfer(tx); err != nil {
+		if tx.IsGovernance() {
+			if gov == nil {
+				return ruleErr(RuleGovernanceNotAllowed, "tx %s: a public network has no governance", tx.ID())
+			}
+			if err := view.payGovernance(tx); err != nil {
+				return err
+			}
+			if err := applyGovernanceAction(gov.next, tx, height); err != nil {
+				return err
+			}
+		} else if err := view.applyTransfer(tx); err != nil {
 			return err
 		}
 		if fees+tx.Fee < fees {

@@ -100,8 +100,15 @@ func (e *Env) Build(parent wire.Hash, txs ...*wire.Tx) *wire.Block {
 	return BuildBlock(e.T, e.Chain, parent, e.Miner, txs...)
 }
 
-// BuildBlock makes a valid block on any chain of the test network.
+// BuildBlock makes a valid block on any chain of the test network, stamped one target block time
+// after its parent.
 func BuildBlock(t testing.TB, c *chain.Chain, parent wire.Hash, miner *keys.Key, txs ...*wire.Tx) *wire.Block {
+	t.Helper()
+	return BuildBlockAt(t, c, parent, miner, 0, txs...)
+}
+
+// BuildBlockAt is BuildBlock with the given timestamp (0: one target block time after the parent).
+func BuildBlockAt(t testing.TB, c *chain.Chain, parent wire.Hash, miner *keys.Key, timestamp uint64, txs ...*wire.Tx) *wire.Block {
 	t.Helper()
 	if parent.IsZero() {
 		parent = c.Tip().Hash
@@ -119,8 +126,11 @@ func BuildBlock(t testing.TB, c *chain.Chain, parent wire.Hash, miner *keys.Key,
 		fees += tx.Fee
 	}
 	p := c.Params()
-	cb := wire.NewCoinbase(p.ChainID, miner.AccountAddress(), p.Reward(height+1)+fees, height+1)
-	b := &wire.Block{Header: wire.Header{Version: 1, PrevHash: parent, Timestamp: ph.Timestamp + p.TargetBlockTime, Bits: bits},
+	cb := wire.NewCoinbase(p.ChainID, miner.AccountAddress(), p.Reward(height+1)+fees, height+1, miner.Public)
+	if timestamp == 0 {
+		timestamp = ph.Timestamp + p.TargetBlockTime
+	}
+	b := &wire.Block{Header: wire.Header{Version: 1, PrevHash: parent, Timestamp: timestamp, Bits: bits},
 		Txs: append([]*wire.Tx{cb}, txs...)}
 	b.Header.MerkleRoot = b.ComputeMerkleRoot()
 	target := pow.TargetBytes(bits)

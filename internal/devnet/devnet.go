@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/permissions"
 )
@@ -102,7 +103,6 @@ func Prepare(spec Spec) (*Manifest, bool, error) {
 		return nil, false, err
 	}
 	m := &Manifest{NetworkID: "devnet", Membership: spec.Membership}
-	var minerKeys []string
 	perms := permissions.File{Version: 1, Membership: spec.Membership}
 	orgs := max(spec.Orgs, 1)
 	if spec.Membership != "public" {
@@ -137,9 +137,6 @@ func Prepare(spec Spec) (*Manifest, bool, error) {
 		if n.P2P, err = freeAddr(); err != nil {
 			return err
 		}
-		if n.Mine {
-			minerKeys = append(minerKeys, minerKey.NodeID())
-		}
 		if spec.Membership != "public" {
 			org := &perms.Organizations[i%orgs]
 			member := permissions.Node{Name: n.Name, NodeID: n.NodeID}
@@ -163,7 +160,7 @@ func Prepare(spec Spec) (*Manifest, bool, error) {
 			return nil, false, err
 		}
 	}
-	if err := writeGenesis(spec, minerKeys); err != nil {
+	if err := writeGenesis(spec, perms.Organizations); err != nil {
 		return nil, false, err
 	}
 	if spec.Membership != "public" {
@@ -185,8 +182,10 @@ func newKeyFile(path string) (*keys.Key, error) {
 }
 
 // writeGenesis funds alice (DIR/alice.json) and starts difficulty at roughly half a target
-// block time of this machine's hashing, from which the retarget converges.
-func writeGenesis(spec Spec, miners []string) error {
+// block time of this machine's hashing, from which the retarget converges. On a permissioned
+// network the organizations of the permission file found it, each with an admin key written to
+// DIR/<org>-admin.json (it signs the organization's governance transactions).
+func writeGenesis(spec Spec, orgs []permissions.Organization) error {
 	alice, err := newKeyFile(filepath.Join(spec.Dir, "alice.json"))
 	if err != nil {
 		return err
@@ -201,8 +200,16 @@ func writeGenesis(spec Spec, miners []string) error {
 	f := &genesis.File{NetworkID: "devnet", ChainID: 1337, Timestamp: uint64(time.Now().Unix()),
 		Membership: genesis.Membership(spec.Membership), Consensus: cons,
 		Alloc: []genesis.Alloc{{Address: alice.Address(), Balance: 1_000_000_000_000}}}
-	if spec.Membership != "public" {
-		f.Miners = miners
+	for _, o := range orgs {
+		admin, err := newKeyFile(filepath.Join(spec.Dir, o.Name+"-admin.json"))
+		if err != nil {
+			return err
+		}
+		g, err := foundingOrg(o, admin)
+		if err != nil {
+			return err
+		}
+		f.Organizations = append(f.Organizations, g)
 	}
 	if err := f.Validate(); err != nil {
 		return err
@@ -212,6 +219,31 @@ func writeGenesis(spec Spec, miners []string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(spec.Dir, "genesis.json"), b, 0o644)
+}
+
+// foundingOrg is a permission-file organization as chain membership, with its admin key.
+func foundingOrg(o permissions.Organization, admin *keys.Key) (governance.Organization, error) {
+	g := governance.Organization{Name: o.Name, AdminKey: governance.Key(admin.Public)}
+	for _, l := range []struct {
+		from []permissions.Node
+		to   *[]governance.Key
+	}{{o.Validators, &g.Validators}, {o.Observers, &g.Observers}} {
+		for _, n := range l.from {
+			k, err := governance.ParseKey(n.NodeID)
+			if err != nil {
+				return g, err
+			}
+			*l.to = append(*l.to, k)
+		}
+	}
+	for _, m := range o.Miners {
+		k, err := governance.ParseKey(m)
+		if err != nil {
+			return g, err
+		}
+		g.Miners = append(g.Miners, k)
+	}
+	return g, nil
 }
 
 func freeAddr() (string, error) {

@@ -13,7 +13,9 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"strings"
 
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/pow"
 	"github.com/chainnet/chainnet/internal/wire"
@@ -58,8 +60,13 @@ type File struct {
 	Membership Membership `json:"membership"`
 	Consensus  Consensus  `json:"consensus"`
 	Alloc      []Alloc    `json:"alloc,omitempty"`
-	// Miners are the public keys (hex) allowed to sign blocks in a permissioned network.
-	Miners []string `json:"miners,omitempty"`
+	// Organizations are the founding members of a consortium or private network: each with its
+	// admin key (which signs its governance transactions), its nodes and its miner keys. From
+	// here on membership changes only by governance transactions on the chain.
+	Organizations []governance.Organization `json:"organizations,omitempty"`
+	// Governance is the approval policy of a permissioned network; omitted fields take
+	// governance.DefaultPolicy's values.
+	Governance *governance.Policy `json:"governance,omitempty"`
 }
 
 // DefaultConsensus is what `chainnode genesis` writes unless told otherwise.
@@ -67,7 +74,7 @@ func DefaultConsensus() Consensus {
 	return Consensus{
 		TargetBlockTimeSeconds:    10,
 		InitialDifficulty:         1 << 20,
-		MinDifficulty:             1,
+		MinDifficulty:             1 << 10,
 		BlockReward:               50_0000_0000,
 		HalvingInterval:           210_000,
 		MaxBlockSize:              1 << 20,
@@ -82,6 +89,8 @@ const (
 	minBlockSize      = 4 << 10
 	maxDifficultyWin  = 1000
 	maxFutureBlockMax = 2 * 60 * 60
+	// minDifficultyShift: minDifficulty ≥ initialDifficulty >> minDifficultyShift.
+	minDifficultyShift = 16
 )
 
 var networkIDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
@@ -122,7 +131,8 @@ func (f *File) Validate() error {
 	if err := f.validateAlloc(); err != nil {
 		return err
 	}
-	return f.validateMiners()
+	_, err := f.membership()
+	return err
 }
 
 func (c *Consensus) validate() error {
@@ -133,6 +143,10 @@ func (c *Consensus) validate() error {
 		return invalid("consensus.minDifficulty", "must be at least 1")
 	case c.InitialDifficulty < c.MinDifficulty:
 		return invalid("consensus.initialDifficulty", "must be at least minDifficulty (%d)", c.MinDifficulty)
+	case c.MinDifficulty < c.InitialDifficulty>>minDifficultyShift:
+		// At difficulty 1 a block costs one hash: a chain that may retarget that low lets anyone
+		// produce blocks for free. Retargeting may go at most 65,536× below the initial guess.
+		return invalid("consensus.minDifficulty", "must be at least initialDifficulty/%d (%d)", 1<<minDifficultyShift, c.InitialDifficulty>>minDifficultyShift)
 	case c.HalvingInterval == 0:
 		return invalid("consensus.halvingInterval", "must be positive")
 	case c.MaxBlockSize < minBlockSize || c.MaxBlockSize > wire.MaxBlockPayload:
@@ -166,23 +180,37 @@ func (f *File) validateAlloc() error {
 	return nil
 }
 
-func (f *File) validateMiners() error {
-	if f.Membership.Permissioned() && len(f.Miners) == 0 {
-		return invalid("miners", "a %s network needs at least one miner key", f.Membership)
-	}
-	seen := map[string]bool{}
-	for i, m := range f.Miners {
-		pub, err := keys.ParsePublicKey(m)
-		if err != nil {
-			return invalid(fmt.Sprintf("miners[%d]", i), "%v", err)
+// membership builds the founding governance state of a permissioned network (nil for a public
+// one), validating the organizations and the policy.
+func (f *File) membership() (*governance.State, error) {
+	if !f.Membership.Permissioned() {
+		if len(f.Organizations) > 0 {
+			return nil, invalid("organizations", "a public network has no organizations")
 		}
-		id := string(pub)
-		if seen[id] {
-			return invalid(fmt.Sprintf("miners[%d]", i), "listed twice")
+		if f.Governance != nil {
+			return nil, invalid("governance", "a public network has no governance policy")
 		}
-		seen[id] = true
+		return nil, nil
 	}
-	return nil
+	switch {
+	case len(f.Organizations) == 0:
+		return nil, invalid("organizations", "a %s network needs at least one organization", f.Membership)
+	case f.Membership == Private && len(f.Organizations) != 1:
+		return nil, invalid("organizations", "a private network has exactly one organization")
+	}
+	policy := governance.DefaultPolicy()
+	if f.Governance != nil {
+		policy = f.Governance.WithDefaults()
+	}
+	st, err := governance.Genesis(policy, f.Organizations)
+	if err != nil {
+		field := "organizations"
+		if strings.HasPrefix(err.Error(), "policy.") {
+			field = "governance"
+		}
+		return nil, invalid(field, "%v", err)
+	}
+	return st, nil
 }
 
 // Parse decodes and validates a genesis file. Unknown fields are errors: a typo must not silently
@@ -232,7 +260,7 @@ func (f *File) commitment() []byte {
 	var b []byte
 	str := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
 	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
-	str("chainnet-genesis-v1")
+	str("chainnet-genesis-v2")
 	str(f.NetworkID)
 	u64(f.ChainID)
 	u64(f.Timestamp)
@@ -248,10 +276,11 @@ func (f *File) commitment() []byte {
 		b = append(b, addr[:]...)
 		u64(a.Balance)
 	}
-	u64(uint64(len(f.Miners)))
-	for _, m := range f.Miners {
-		pub, _ := keys.ParsePublicKey(m)
-		b = append(b, pub...)
+	if st, _ := f.membership(); st != nil {
+		b = append(b, 1)
+		b = append(b, st.Encode()...)
+	} else {
+		b = append(b, 0)
 	}
 	return b
 }
@@ -295,8 +324,9 @@ type Params struct {
 	DifficultyWindow   int
 	MaxFutureBlockTime uint64
 	Alloc              map[keys.Address]uint64
-	// Miners are the genesis miner keys (permissioned networks).
-	Miners [][32]byte
+	// Governance is the founding membership of a permissioned network (nil on a public one). The
+	// chain derives every later membership from it and the governance transactions it carries.
+	Governance *governance.State
 }
 
 // Params derives the typed parameters.
@@ -318,11 +348,8 @@ func (f *File) Params() (*Params, error) {
 		addr, _ := keys.ParseAddress(a.Address)
 		p.Alloc[addr] = a.Balance
 	}
-	for _, m := range f.Miners {
-		pub, _ := keys.ParsePublicKey(m)
-		var k [32]byte
-		copy(k[:], pub)
-		p.Miners = append(p.Miners, k)
+	if p.Governance, err = f.membership(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -5,17 +5,31 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 )
+
+func govKey(t *testing.T, seed byte) governance.Key {
+	k, err := keys.FromSeed(append(make([]byte, 31), seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return governance.Key(k.Public)
+}
+
+func founder(t *testing.T, name string, seed byte) governance.Organization {
+	return governance.Organization{Name: name, AdminKey: govKey(t, seed), Validators: []governance.Key{govKey(t, seed+1)},
+		Miners: []governance.Key{govKey(t, seed+2)}}
+}
 
 func validFile(t *testing.T) *File {
 	t.Helper()
 	k, _ := keys.Generate()
 	return &File{
 		NetworkID: "demo", ChainID: 7, Timestamp: 1_764_028_800, Membership: Consortium,
-		Consensus: DefaultConsensus(),
-		Alloc:     []Alloc{{Address: k.Address(), Balance: 1000}},
-		Miners:    []string{k.NodeID()},
+		Consensus:     DefaultConsensus(),
+		Alloc:         []Alloc{{Address: k.Address(), Balance: 1000}},
+		Organizations: []governance.Organization{founder(t, "org1", 10)},
 	}
 }
 
@@ -43,6 +57,11 @@ func TestEveryFieldChangesHash(t *testing.T) {
 		"chainId":    func(f *File) { f.ChainID++ },
 		"timestamp":  func(f *File) { f.Timestamp++ },
 		"membership": func(f *File) { f.Membership = Private },
+		"orgs":       func(f *File) { f.Organizations = append(f.Organizations, founder(t, "org2", 20)) },
+		"admin":      func(f *File) { f.Organizations[0].AdminKey = govKey(t, 30) },
+		"miner":      func(f *File) { f.Organizations[0].Miners = append(f.Organizations[0].Miners, govKey(t, 31)) },
+		"validator":  func(f *File) { f.Organizations[0].Validators[0] = govKey(t, 32) },
+		"policy":     func(f *File) { f.Governance = &governance.Policy{Threshold: governance.ThresholdAll} },
 		"reward":     func(f *File) { f.Consensus.BlockReward++ },
 		"halving":    func(f *File) { f.Consensus.HalvingInterval++ },
 		"blocktime":  func(f *File) { f.Consensus.TargetBlockTimeSeconds++ },
@@ -51,14 +70,11 @@ func TestEveryFieldChangesHash(t *testing.T) {
 		"future":     func(f *File) { f.Consensus.MaxFutureBlockTimeSeconds++ },
 		"mindiff":    func(f *File) { f.Consensus.MinDifficulty++ },
 		"alloc":      func(f *File) { f.Alloc[0].Balance++ },
-		"miners":     func(f *File) { k, _ := keys.Generate(); f.Miners = append(f.Miners, k.NodeID()) },
 	}
 	for name, mutate := range mutations {
 		f := validFile(t)
-		f.Alloc, f.Miners = nil, nil
 		k, _ := keys.FromSeed(make([]byte, 32))
 		f.Alloc = []Alloc{{Address: k.Address(), Balance: 1}}
-		f.Miners = []string{k.NodeID()}
 		before, _ := f.Hash()
 		mutate(f)
 		after, err := f.Hash()
@@ -89,15 +105,22 @@ func TestValidateNamesTheField(t *testing.T) {
 			f.Alloc[0].Balance = ^uint64(0)
 			f.Alloc = append(f.Alloc, Alloc{Address: k.Address(), Balance: 1})
 		},
-		"miners":    func(f *File) { f.Miners = nil },
-		"miners[0]": func(f *File) { f.Miners = []string{"00"} },
+		"consensus.minDifficulty": func(f *File) { f.Consensus.InitialDifficulty, f.Consensus.MinDifficulty = 1<<30, 1 },
+		"organizations":           func(f *File) { f.Organizations = nil },
+		"organizations ":          func(f *File) { f.Organizations[0].Miners = nil },
+		"organizations  ":         func(f *File) { f.Membership = Public },
+		"organizations   ": func(f *File) {
+			f.Membership = Private
+			f.Organizations = append(f.Organizations, founder(t, "org2", 20))
+		},
+		"governance": func(f *File) { f.Governance = &governance.Policy{Threshold: "none"} },
 	}
 	for field, mutate := range cases {
 		f := validFile(t)
 		mutate(f)
 		err := f.Validate()
 		var fe *FieldError
-		if !errors.As(err, &fe) || fe.Field != field || !errors.Is(err, ErrInvalid) {
+		if !errors.As(err, &fe) || fe.Field != strings.TrimSpace(field) || !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: got %v", field, err)
 		}
 	}

@@ -23,6 +23,32 @@ func (p *Pool) BlockConnected(b *wire.Block, height uint64) {
 	for sender := range senders {
 		p.dropStale(sender)
 	}
+	p.dropRefusedGovernance()
+}
+
+// dropRefusedGovernance drops pooled governance transactions that the membership after the new tip
+// refuses (a proposal decided or expired before the approval was mined): they could never be mined,
+// and the admin's later transactions would wait behind them forever.
+func (p *Pool) dropRefusedGovernance() {
+	p.mu.Lock()
+	var gov []*entry
+	for _, e := range p.byID {
+		if e.tx.IsGovernance() {
+			gov = append(gov, e)
+		}
+	}
+	p.mu.Unlock()
+	for _, e := range gov {
+		state, err := p.view.Account(e.sender)
+		if err != nil || e.tx.Nonce != state.Nonce {
+			continue // judged when its turn comes
+		}
+		if err := p.view.CheckGovernanceTx(e.tx); err != nil {
+			p.mu.Lock()
+			p.removeLocked(e)
+			p.mu.Unlock()
+		}
+	}
 }
 
 func (p *Pool) dropStale(sender keys.Address) {

@@ -29,6 +29,8 @@ const (
 type StateView interface {
 	Account(keys.Address) (chain.Account, error)
 	CheckTransaction(*wire.Tx) error
+	// CheckGovernanceTx judges a governance transaction under the membership after the tip.
+	CheckGovernanceTx(*wire.Tx) error
 }
 
 // Config bounds the pool.
@@ -113,6 +115,12 @@ func (p *Pool) add(tx *wire.Tx) error {
 	// Signature checks are the expensive part: run them without the lock.
 	if err := p.view.CheckTransaction(tx); err != nil {
 		return err
+	}
+	if tx.IsGovernance() {
+		// Only member organizations' admins get this far, so governance cannot flood the pool.
+		if err := p.view.CheckGovernanceTx(tx); err != nil {
+			return err
+		}
 	}
 	sender := tx.Sender()
 	state, err := p.view.Account(sender)

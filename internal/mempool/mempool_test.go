@@ -38,7 +38,7 @@ func TestAdmissionRules(t *testing.T) {
 		want chain.Rule
 	}{
 		{"duplicate", ok, RuleAlreadyKnown},
-		{"coinbase", wire.NewCoinbase(chaintest.ChainID, b.AccountAddress(), 1, 1), RuleCoinbaseNotAllowed},
+		{"coinbase", wire.NewCoinbase(chaintest.ChainID, b.AccountAddress(), 1, 1, b.Public), RuleCoinbaseNotAllowed},
 		{"wrong chain id", wrongChain, chain.RuleWrongChainID},
 		{"bad signature", badSig, chain.RuleBadTxSignature},
 		{"same nonce, same fee", env.Transfer(a, b, 11, 1, 0), RuleReplacementUnderpaid},

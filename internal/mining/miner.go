@@ -26,6 +26,10 @@ type Chain interface {
 	MedianTimePast() uint64
 	Params() *genesis.Params
 	ProcessBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error)
+	// MinerAllowed reports whether the membership after the tip lets key sign the next block.
+	MinerAllowed(key [32]byte) bool
+	// FilterGovernance drops the governance transactions the next block could not carry.
+	FilterGovernance(height uint64, txs []*wire.Tx) []*wire.Tx
 }
 
 // TxSource supplies transactions for templates (the mempool).
@@ -58,6 +62,11 @@ var ErrAheadOfClock = errors.New("template ahead of the clock")
 
 // ErrHalted is returned by BuildTemplate when the next block would be above Config.HaltHeight.
 var ErrHalted = errors.New("halt height reached")
+
+// ErrNotAMember is returned by BuildTemplate on a permissioned network whose membership after the
+// tip does not list the miner's key: its blocks would be invalid, so it waits (an organization
+// whose admission is still being voted on, or whose key was rotated out).
+var ErrNotAMember = errors.New("miner key is not a member's miner key")
 
 // ErrNoKey is returned by Start without a miner key.
 var ErrNoKey = errors.New("miner: no miner key")
@@ -201,10 +210,13 @@ func (m *Miner) BuildTemplate() (*wire.Block, error) {
 	if m.cfg.HaltHeight > 0 && height > m.cfg.HaltHeight {
 		return nil, fmt.Errorf("%w: next block %d, halt at %d", ErrHalted, height, m.cfg.HaltHeight)
 	}
+	if !m.chain.MinerAllowed([32]byte(m.cfg.Key.Public)) {
+		return nil, fmt.Errorf("%w: %s at height %d", ErrNotAMember, m.cfg.Key.NodeID()[:8], tip.Height)
+	}
 	room := int(p.MaxBlockSize) - wire.BlockOverhead - wire.CoinbaseSize - 10
 	var txs []*wire.Tx
 	if m.txs != nil {
-		txs = m.txs.Select(room)
+		txs = m.chain.FilterGovernance(height, m.txs.Select(room))
 	}
 	var fees uint64
 	for _, tx := range txs {
@@ -213,7 +225,7 @@ func (m *Miner) BuildTemplate() (*wire.Block, error) {
 		}
 		fees += tx.Fee
 	}
-	cb := wire.NewCoinbase(p.ChainID, m.cfg.Key.AccountAddress(), p.Reward(height)+fees, height)
+	cb := wire.NewCoinbase(p.ChainID, m.cfg.Key.AccountAddress(), p.Reward(height)+fees, height, m.cfg.Key.Public)
 	now := uint64(m.cfg.Now().Unix())
 	ts := now
 	if mtp := m.chain.MedianTimePast(); ts <= mtp {

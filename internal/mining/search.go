@@ -16,8 +16,8 @@ func (m *Miner) loop(ctx context.Context) {
 	defer close(m.done)
 	for ctx.Err() == nil {
 		b, err := m.BuildTemplate()
-		if errors.Is(err, ErrAheadOfClock) || errors.Is(err, ErrHalted) {
-			m.log.Debug("waiting for the clock", "err", err)
+		if errors.Is(err, ErrAheadOfClock) || errors.Is(err, ErrHalted) || errors.Is(err, ErrNotAMember) {
+			m.log.Debug("not mining for now", "err", err)
 			if !sleep(ctx, time.Second) {
 				return
 			}

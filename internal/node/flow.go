@@ -9,15 +9,26 @@ import (
 	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/chain"
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/pow"
 	"github.com/chainnet/chainnet/internal/wire"
 )
 
-// ProcessBlock is the entry point for blocks from peers and from the miner: it validates through
-// the chain and counts the outcome.
+// ProcessBlock is the entry point for blocks this node asked for (sync downloads) and from the
+// miner: it validates through the chain and counts the outcome.
 func (n *Node) ProcessBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error) {
 	res, err := n.chain.ProcessBlock(ctx, b)
+	return n.countBlock(b, res, err)
+}
+
+// ProcessUnrequestedBlock is the entry point for blocks peers announced or pushed.
+func (n *Node) ProcessUnrequestedBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error) {
+	res, err := n.chain.ProcessUnrequestedBlock(ctx, b)
+	return n.countBlock(b, res, err)
+}
+
+func (n *Node) countBlock(b *wire.Block, res chain.ProcessResult, err error) (chain.ProcessResult, error) {
 	if err != nil {
 		if rule := chain.RuleOf(err); rule != "" {
 			n.metrics.BlocksRejected.WithLabelValues(string(rule)).Inc()
@@ -82,6 +93,12 @@ func (m minerChain) Tip() chain.Tip          { return m.n.chain.Tip() }
 func (m minerChain) NextBits() uint32        { return m.n.chain.NextBits() }
 func (m minerChain) MedianTimePast() uint64  { return m.n.chain.MedianTimePast() }
 func (m minerChain) Params() *genesis.Params { return m.n.chain.Params() }
+func (m minerChain) MinerAllowed(key [32]byte) bool {
+	return m.n.chain.MinerAllowed(key)
+}
+func (m minerChain) FilterGovernance(height uint64, txs []*wire.Tx) []*wire.Tx {
+	return m.n.chain.FilterGovernance(height, txs)
+}
 func (m minerChain) ProcessBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error) {
 	res, err := m.n.ProcessBlock(ctx, b)
 	if err == nil && res.Status == chain.StatusConnected {
@@ -108,8 +125,19 @@ func (n *Node) Status() api.Status {
 	if n.permissions != nil {
 		st.PermissionsVersion = n.permissions.Current().Version
 	}
+	if m := n.chain.Membership(); m != nil {
+		st.MembershipSeq = m.Seq
+		member, ok := m.Node(governance.Key(n.nodeKey.Public))
+		st.Member = ok && member.Role == n.cfg.Role
+		if n.cfg.Mine {
+			st.MinerPermitted = m.MinerAllowed(governance.Key(n.minerKey.Public))
+		}
+	}
 	return st
 }
+
+// Membership implements api.Backend.
+func (n *Node) Membership() (*governance.State, uint64) { return n.chain.MembershipAtTip() }
 
 // Ready implements api.Backend: the store is open and the node has caught up with its peers.
 func (n *Node) Ready() (bool, string) {

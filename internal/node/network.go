@@ -1,8 +1,6 @@
 package node
 
 import (
-	"fmt"
-
 	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/p2p"
 	"github.com/chainnet/chainnet/internal/permissions"
@@ -13,8 +11,9 @@ import (
 func (n *Node) Store() *store.DB { return n.db }
 
 // AttachP2P builds the P2P network from the node's configuration and plugs it in; timing may be
-// zero for the defaults. On a permissioned network it loads the permission file, which the
-// network then reloads on change.
+// zero for the defaults. With --permissions it loads the permission file (a hint of whom to dial,
+// and whom to admit while behind; membership itself is chain state), which the network then
+// reloads on change.
 func (n *Node) AttachP2P(timing p2p.Timing) (*p2p.Server, error) {
 	if timing.PingInterval == 0 {
 		timing.PingInterval = n.cfg.PingInterval
@@ -23,10 +22,7 @@ func (n *Node) AttachP2P(timing p2p.Timing) (*p2p.Server, error) {
 		timing.IdleTimeout = n.cfg.PeerTimeout
 	}
 	var watcher *permissions.Watcher
-	if n.chain.Params().Membership.Permissioned() || n.cfg.PermissionsPath != "" {
-		if n.cfg.PermissionsPath == "" {
-			return nil, fmt.Errorf("permissions: network %q is %s: --permissions is required", n.chain.Params().NetworkID, n.chain.Params().Membership)
-		}
+	if n.cfg.PermissionsPath != "" {
 		var err error
 		if watcher, err = permissions.NewWatcher(n.cfg.PermissionsPath, n.log); err != nil {
 			return nil, err

@@ -28,7 +28,10 @@ import (
 type Backend interface {
 	Chain() *chain.Chain
 	Mempool() *mempool.Pool
+	// ProcessBlock takes a block this node asked for (a body of a header chain it downloads);
+	// ProcessUnrequestedBlock one a peer announced or pushed.
 	ProcessBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error)
+	ProcessUnrequestedBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error)
 	SubmitTx(tx *wire.Tx) error
 }
 
@@ -55,8 +58,9 @@ type Config struct {
 	DefaultPort int
 	MaxOutbound int
 	MaxInbound  int
-	// Permissions is the permission file watcher (consortium and private networks), nil on a
-	// public network.
+	// Permissions is the permission file watcher (consortium and private networks, optional): a
+	// hint of whom to dial, and whom to admit while our tip is behind. Membership itself is chain
+	// state (chain.Membership).
 	Permissions *permissions.Watcher
 	Store       *store.DB
 	Registry    prometheus.Registerer
@@ -77,6 +81,9 @@ type Timing struct {
 	BackoffBase   time.Duration
 	BackoffMax    time.Duration
 	ReloadPermits time.Duration // permission file polling
+	// CatchUp: while our tip is older than this, the permission file's members are admitted
+	// provisionally (see membership.go). Default: 30 target block times, at least 2 minutes.
+	CatchUp time.Duration
 }
 
 // DefaultTiming is what nodes run with.
@@ -131,7 +138,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func (c Config) validate(permissioned bool) error {
+func (c Config) validate() error {
 	if c.Key == nil {
 		return errors.New("p2p: node key is required")
 	}
@@ -140,9 +147,6 @@ func (c Config) validate(permissioned bool) error {
 	}
 	if c.Role != RoleValidator && c.Role != RoleObserver {
 		return fmt.Errorf("p2p: role %q: want validator or observer", c.Role)
-	}
-	if permissioned && c.Permissions == nil {
-		return errors.New("p2p: this network is permissioned: a permission file (--permissions) is required")
 	}
 	for _, b := range c.Bootstrap {
 		if _, err := ParseBootstrap(b); err != nil {

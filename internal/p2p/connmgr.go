@@ -24,6 +24,7 @@ func (s *Server) connectionManager() {
 			s.resolveSeeds()
 			nextDNS = now.Add(s.cfg.Timing.DNSInterval)
 		}
+		s.enforceMembership()
 		s.connect()
 		s.sync.checkStalls()
 		select {
@@ -90,16 +91,21 @@ func (s *Server) connect() {
 	}
 }
 
-// dialable filters known identities by membership rules.
-func (s *Server) dialable(r addrmgr.Record) bool {
-	if r.NodeID == "" || s.cfg.Permissions == nil {
-		return true
-	}
+// recordMember resolves a peer-table record's identity (false for records without one).
+func (s *Server) recordMember(r addrmgr.Record) (member, bool) {
 	id, err := addrmgr.ParseNodeID(r.NodeID)
 	if err != nil {
-		return false
+		return member{}, false
 	}
-	m, ok := s.cfg.Permissions.Current().Lookup(id)
+	return s.resolve(id)
+}
+
+// dialable filters known identities by membership rules.
+func (s *Server) dialable(r addrmgr.Record) bool {
+	if r.NodeID == "" || s.chain.Membership() == nil {
+		return true
+	}
+	m, ok := s.recordMember(r)
 	if !ok {
 		return false
 	}
@@ -108,29 +114,20 @@ func (s *Server) dialable(r addrmgr.Record) bool {
 
 // meshPeer: a validator of a permissioned network connects to every known validator.
 func (s *Server) meshPeer(r addrmgr.Record) bool {
-	if s.cfg.Permissions == nil || s.cfg.Role != RoleValidator || r.NodeID == "" {
+	if s.chain.Membership() == nil || s.cfg.Role != RoleValidator || r.NodeID == "" {
 		return false
 	}
-	id, err := addrmgr.ParseNodeID(r.NodeID)
-	if err != nil {
-		return false
-	}
-	m, ok := s.cfg.Permissions.Current().Lookup(id)
+	m, ok := s.recordMember(r)
 	return ok && m.Role == RoleValidator
 }
 
 // preferOwnOrg moves our organization's members to the front, keeping the table's ranking.
 func (s *Server) preferOwnOrg(cands []addrmgr.Record) {
-	if s.cfg.Permissions == nil || s.cfg.Org == "" {
+	if s.chain.Membership() == nil || s.cfg.Org == "" {
 		return
 	}
-	set := s.cfg.Permissions.Current()
 	own := func(r addrmgr.Record) bool {
-		id, err := addrmgr.ParseNodeID(r.NodeID)
-		if err != nil {
-			return false
-		}
-		m, ok := set.Lookup(id)
+		m, ok := s.recordMember(r)
 		return ok && m.Org == s.cfg.Org
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return own(cands[i]) && !own(cands[j]) })

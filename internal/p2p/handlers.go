@@ -91,28 +91,14 @@ func (s *Server) handleGetAddr(p *Peer) {
 	}
 }
 
-func (s *Server) memberRecord(r addrmgr.Record) bool {
-	if s.cfg.Permissions == nil {
-		return true
-	}
-	id, err := addrmgr.ParseNodeID(r.NodeID)
-	if err != nil {
-		return false
-	}
-	_, ok := s.cfg.Permissions.Current().Lookup(id)
-	return ok
-}
-
 func (s *Server) handleAddr(p *Peer, m *message.Addr) {
 	for _, pa := range m.Peers {
 		id := NodeID(pa.NodeID)
 		if id == s.self {
 			continue
 		}
-		if s.cfg.Permissions != nil {
-			if _, ok := s.cfg.Permissions.Current().Lookup(id); !ok {
-				continue
-			}
+		if _, ok := s.resolve(id); !ok {
+			continue
 		}
 		s.addrs.Add(pa.Addr, id.String(), addrmgr.SourceGossip)
 	}
@@ -216,14 +202,13 @@ func (s *Server) handleBlock(p *Peer, b *wire.Block) {
 }
 
 // blockMisbehaviour scores a block rejection. A block too far in the future may be our clock's
-// fault. A block of a miner we do not list is policy skew, not misbehaviour: the relaying peer may
-// have loaded a permission file that we have not yet (an organization just added) or still have
-// (a miner just revoked), so it is refused and counted, never scored: scoring it would ban honest
-// members for a few seconds' difference in reload times. Blocks above our halt height are our
-// own policy (a scheduled upgrade), not the peer's fault either.
+// fault, and blocks above our halt height are our own policy (a scheduled upgrade): neither is the
+// peer's. Every other rule, miner-not-permitted included, is a property of the block and its
+// parent — membership is chain state, so every honest node judges it the same — and an honest
+// peer relays only blocks it validated.
 func blockMisbehaviour(err error) (int32, string) {
 	switch rule := chain.RuleOf(err); rule {
-	case "", chain.RuleTimeTooNew, chain.RuleMinerNotPermitted, chain.RuleBeyondHaltHeight:
+	case "", chain.RuleTimeTooNew, chain.RuleBeyondHaltHeight:
 		return 0, ""
 	default:
 		return BanThreshold, "block-" + string(rule)

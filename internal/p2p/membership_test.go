@@ -11,6 +11,7 @@ import (
 	"github.com/chainnet/chainnet/internal/chain"
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/node"
 	"github.com/chainnet/chainnet/internal/wire"
@@ -42,8 +43,9 @@ func newMember(t *testing.T, name, org, role string) *member {
 	return m
 }
 
-// permissionFile renders members grouped by organization; revoked miners follow.
-func permissionFile(version int, members []*member, revoked map[*member]uint64) string {
+// permissionFile renders members grouped by organization (a hint file: whom to dial and, while
+// behind, to admit).
+func permissionFile(version int, members []*member) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: %d\nmembership: consortium\norganizations:\n", version)
 	orgs := []string{}
@@ -57,27 +59,52 @@ func permissionFile(version int, members []*member, revoked map[*member]uint64) 
 	for _, org := range orgs {
 		fmt.Fprintf(&b, "- name: %s\n", org)
 		for _, role := range []string{"validator", "observer"} {
-			fmt.Fprintf(&b, "  %ss:\n", role)
+			header := fmt.Sprintf("  %ss:\n", role)
 			for _, m := range members {
 				if m.org == org && m.role == role {
+					b.WriteString(header)
+					header = ""
 					fmt.Fprintf(&b, "  - {name: %s, nodeId: %s}\n", m.name, m.nodeKey.NodeID())
 				}
 			}
 		}
-		b.WriteString("  miners:\n")
-		for _, m := range members {
-			if m.org == org && m.role == "validator" {
-				fmt.Fprintf(&b, "  - %s\n", m.miner.NodeID())
-			}
-		}
 	}
-	if len(revoked) > 0 {
-		b.WriteString("revokedMiners:\n")
-		for m, at := range revoked {
-			fmt.Fprintf(&b, "- {key: %s, revokedAt: %d}\n", m.miner.NodeID(), at)
+	return b.String()
+}
+
+// organization is the chain membership of members of one organization, with its admin key.
+func organization(t *testing.T, name string, admin *keys.Key, members ...*member) governance.Organization {
+	t.Helper()
+	o := governance.Organization{Name: name, AdminKey: governance.Key(admin.Public)}
+	for _, m := range members {
+		if m.role == "observer" {
+			o.Observers = append(o.Observers, governance.Key(m.nodeKey.Public))
+			continue
 		}
+		o.Validators = append(o.Validators, governance.Key(m.nodeKey.Public))
+		o.Miners = append(o.Miners, governance.Key(m.miner.Public))
 	}
-	return strings.ReplaceAll(b.String(), "  validators:\n  observers:\n", "")
+	return o
+}
+
+func newAdmin(t *testing.T) *keys.Key {
+	k, err := keys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// govTx signs a governance action with an organization's admin key.
+func govTx(t *testing.T, tn *tnode, admin *keys.Key, a *governance.Action) *wire.Tx {
+	t.Helper()
+	acct, err := tn.n.Chain().Account(admin.AccountAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := wire.NewGovernance(chaintest.ChainID, acct.Nonce, 0, a.Encode())
+	tx.Sign(admin)
+	return tx
 }
 
 func (m *member) start(t *testing.T, gen, perms string) *tnode {
@@ -86,39 +113,40 @@ func (m *member) start(t *testing.T, gen, perms string) *tnode {
 	})
 }
 
-// TestConsortiumMembership: members connect over mutual TLS and share blocks; an observer
-// attaches to validators only; a key not in the permission file is refused at the handshake;
-// a non-member miner's block is rejected despite valid proof of work; and a member removed from
-// the file is disconnected at the next reload and its later blocks are rejected.
+// TestConsortiumMembership: members (the genesis organizations) connect over mutual TLS without
+// any permission file and share blocks; an observer attaches to validators only; a key the chain
+// does not list is refused at the handshake whatever file it brings; a non-member miner's block
+// is rejected despite valid proof of work; and an organization removed by a governance transaction
+// is disconnected by every member once the block is on their chain, and its later blocks are
+// rejected, while the blocks it mined before stay on the chain.
 func TestConsortiumMembership(t *testing.T) {
 	a := newMember(t, "org1-v0", "org1", "validator")
 	o := newMember(t, "org1-o0", "org1", "observer")
 	b := newMember(t, "org2-v0", "org2", "validator")
+	admin1, admin2 := newAdmin(t), newAdmin(t)
 	gen := writeGenesis(t, func(f *genesis.File) {
 		f.Membership = genesis.Consortium
-		f.Miners = []string{a.miner.NodeID(), b.miner.NodeID()}
+		f.Organizations = []governance.Organization{organization(t, "org1", admin1, a, o), organization(t, "org2", admin2, b)}
+		f.Governance = &governance.Policy{Threshold: "1"}
 	})
-	perms := tempPath(t, "permissions.yaml")
-	writeFile(t, perms, permissionFile(1, []*member{a, o, b}, nil))
-
-	na := a.start(t, gen, perms)
-	nb := b.start(t, gen, perms)
-	no := o.start(t, gen, perms)
+	na := a.start(t, gen, "")
+	nb := b.start(t, gen, "")
+	no := o.start(t, gen, "")
 	nb.connect(na)
 	no.connect(na)
 	no.connect(nb)
 	waitFor(t, 5*time.Second, "validators meshed and the observer attached to both", func() bool {
 		return na.srv.PeerCount() == 2 && nb.srv.PeerCount() == 2 && no.srv.PeerCount() == 2
 	})
-	blk := na.mine()
-	waitFor(t, 5*time.Second, "a member's block on every member", func() bool {
-		return nb.tip() == blk.Hash() && no.tip() == blk.Hash()
+	blk := nb.mine()
+	waitFor(t, 5*time.Second, "org2's block on every member", func() bool {
+		return na.tip() == blk.Hash() && no.tip() == blk.Hash()
 	})
 
 	// An outsider with a self-made permission file listing itself cannot get in.
 	x := newMember(t, "x", "evil", "validator")
 	xPerms := tempPath(t, "x-permissions.yaml")
-	writeFile(t, xPerms, permissionFile(1, []*member{x, a}, nil))
+	writeFile(t, xPerms, permissionFile(1, []*member{x, a}))
 	nx := x.start(t, gen, xPerms)
 	nx.connect(na)
 	waitFor(t, 5*time.Second, "the outsider refused at the TLS handshake", func() bool {
@@ -134,23 +162,26 @@ func TestConsortiumMembership(t *testing.T) {
 		t.Fatalf("non-member miner's block: want %s, got %v", chain.RuleMinerNotPermitted, err)
 	}
 
-	// org2 leaves: its validator is dropped at the next reload, and its miner key is revoked
-	// after the current tip, so its history stays valid while its next block does not.
-	revokeAt := na.n.Chain().Tip().Header.Timestamp + 1
-	writeFile(t, perms, permissionFile(2, []*member{a, o}, map[*member]uint64{b: revokeAt}))
+	// org1 removes org2 (the policy needs one approval): once the block is on the members' chains
+	// org2's validator is dropped by both, and its next block is rejected.
+	removal := na.mine(govTx(t, na, admin1, governance.ProposeRemoveOrg("org2")))
 	waitFor(t, 5*time.Second, "org2's validator disconnected by both members", func() bool {
-		return na.srv.PeerCount() == 1 && no.srv.PeerCount() == 1
+		return no.tip() == removal.Hash() && na.srv.PeerCount() == 1 && no.srv.PeerCount() == 1
 	})
-	late := chaintest.BuildBlock(t, nb.n.Chain(), wire.ZeroHash, b.miner)
+	late := chaintest.BuildBlock(t, na.n.Chain(), wire.ZeroHash, b.miner)
 	if _, err := na.n.ProcessBlock(context.Background(), late); chain.RuleOf(err) != chain.RuleMinerNotPermitted {
-		t.Fatalf("revoked miner's later block: want %s, got %v", chain.RuleMinerNotPermitted, err)
+		t.Fatalf("removed org's later block: want %s, got %v", chain.RuleMinerNotPermitted, err)
+	}
+	if !na.n.Chain().IsMainChain(blk.Hash()) {
+		t.Fatal("org2's block from before its removal left the chain")
 	}
 	var st struct {
-		PermissionsVersion uint64 `json:"permissionsVersion"`
+		MembershipSeq uint64 `json:"membershipSeq"`
+		Member        bool   `json:"member"`
 	}
 	apiGet(t, na, "/v1/status", &st)
-	if st.PermissionsVersion != 2 {
-		t.Fatalf("status permissionsVersion %d, want 2", st.PermissionsVersion)
+	if st.MembershipSeq != 1 || !st.Member {
+		t.Fatalf("status membershipSeq %d member %v, want 1 true", st.MembershipSeq, st.Member)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if nb.srv.PeerCount() != 0 {
@@ -165,13 +196,11 @@ func TestObserverNeverDialsObservers(t *testing.T) {
 	o2 := newMember(t, "org1-o1", "org1", "observer")
 	gen := writeGenesis(t, func(f *genesis.File) {
 		f.Membership = genesis.Private
-		f.Miners = []string{a.miner.NodeID()}
+		f.Organizations = []governance.Organization{organization(t, "org1", newAdmin(t), a, o1, o2)}
 	})
-	perms := tempPath(t, "permissions.yaml")
-	writeFile(t, perms, strings.Replace(permissionFile(1, []*member{a, o1, o2}, nil), "consortium", "private", 1))
-	na := a.start(t, gen, perms)
-	n1 := o1.start(t, gen, perms)
-	n2 := o2.start(t, gen, perms)
+	na := a.start(t, gen, "")
+	n1 := o1.start(t, gen, "")
+	n2 := o2.start(t, gen, "")
 	n1.connect(n2)
 	n1.connect(na)
 	waitFor(t, 5*time.Second, "observer attached to the validator", func() bool { return n1.srv.PeerCount() == 1 })
@@ -186,50 +215,122 @@ func TestObserverNeverDialsObservers(t *testing.T) {
 	}
 }
 
-// TestPermissionReloadSkew: an organization joins and the members reload the permission file at
-// different moments. A validator that already lists the new miner relays its block to an
-// observer that does not yet: the observer refuses the blocks but keeps its validator (policy skew
-// is not misbehaviour), and once it reloads it fetches the blocks it had refused.
-func TestPermissionReloadSkew(t *testing.T) {
+// TestJoiningOrganization: org3's validator runs before the members admit it: it is refused, and
+// its miner does not mine (its blocks would be invalid). org1's admission on the chain lets it
+// in; it syncs from org1, whose genesis membership it trusts, and once the admission is on its own
+// chain it mines blocks every member accepts.
+func TestJoiningOrganization(t *testing.T) {
+	a := newMember(t, "org1-v0", "org1", "validator")
+	c := newMember(t, "org3-v0", "org3", "validator")
+	admin1, admin3 := newAdmin(t), newAdmin(t)
+	gen := writeGenesis(t, func(f *genesis.File) {
+		f.Membership = genesis.Consortium
+		f.Organizations = []governance.Organization{organization(t, "org1", admin1, a)}
+	})
+	na := a.start(t, gen, "")
+	nc := startNode(t, gen, c.dir, func(cfg *node.Config) { cfg.Org, cfg.Role, cfg.Mine = c.org, c.role, true })
+	nc.connect(na)
+	waitFor(t, 5*time.Second, "the non-member refused", func() bool {
+		return metric(t, na, "chainnode_p2p_handshakes_refused_total", "reason", "not-admitted") >= 1
+	})
+	na.mine()
+	time.Sleep(500 * time.Millisecond)
+	if nc.height() != 0 || nc.srv.PeerCount() != 0 {
+		t.Fatalf("before admission: height %d, %d peers", nc.height(), nc.srv.PeerCount())
+	}
+	// org1 admits org3 (a single member: its approval is the majority).
+	na.mine(govTx(t, na, admin1, governance.ProposeAddOrg(organization(t, "org3", admin3, c))))
+	waitFor(t, 15*time.Second, "org3 admitted, synced, mining, its block on org1's validator", func() bool {
+		b, err := na.n.Chain().BlockByHash(na.tip())
+		return err == nil && b.MinerKey() == [32]byte(c.miner.Public)
+	})
+	if !na.n.Chain().MinerAllowed([32]byte(c.miner.Public)) {
+		t.Fatal("org3's miner not allowed after admission")
+	}
+}
+
+// TestHintAdmitsWhileBehind: a node at genesis that knows only the current members from its
+// permission file (every founder is gone) syncs from them: while its tip is old it admits the
+// members the file lists, provisionally. Without the file it refuses them: its genesis does not
+// list them.
+func TestHintAdmitsWhileBehind(t *testing.T) {
 	a := newMember(t, "org1-v0", "org1", "validator")
 	o := newMember(t, "org1-o0", "org1", "observer")
 	c := newMember(t, "org3-v0", "org3", "validator")
+	stranger := newMember(t, "org9-v0", "org9", "validator")
+	admin1, admin3 := newAdmin(t), newAdmin(t)
 	gen := writeGenesis(t, func(f *genesis.File) {
 		f.Membership = genesis.Consortium
-		f.Miners = []string{a.miner.NodeID()}
+		f.Organizations = []governance.Organization{organization(t, "org1", admin1, a, o)}
 	})
-	permsA, permsO, permsC := tempPath(t, "a.yaml"), tempPath(t, "o.yaml"), tempPath(t, "c.yaml")
-	writeFile(t, permsA, permissionFile(1, []*member{a, o}, nil))
-	writeFile(t, permsO, permissionFile(1, []*member{a, o}, nil))
-	writeFile(t, permsC, permissionFile(2, []*member{a, o, c}, nil))
-	na, no := a.start(t, gen, permsA), o.start(t, gen, permsO)
-	no.connect(na)
-	waitFor(t, 5*time.Second, "the observer attached", func() bool { return no.srv.PeerCount() == 1 })
-
-	// org3 joins: the validator reloads first and takes the new member's block.
-	writeFile(t, permsA, permissionFile(2, []*member{a, o, c}, nil))
-	nc := c.start(t, gen, permsC)
+	na := a.start(t, gen, "")
+	nc := c.start(t, gen, "")
 	nc.connect(na)
-	waitFor(t, 10*time.Second, "the new member connected", func() bool { return nc.srv.PeerCount() == 1 })
-	var blk *wire.Block
-	for i := 1; i <= 2; i++ {
-		blk = nc.mine()
-		waitFor(t, 5*time.Second, "the validator took the new miner's block", func() bool { return na.tip() == blk.Hash() })
-		waitFor(t, 5*time.Second, "the observer refused it under its older file", func() bool {
-			return metric(t, no, "chainnode_blocks_rejected_total", "rule", "miner-not-permitted") >= float64(i)
-		})
-	}
-	if no.tip() == blk.Hash() || no.srv.PeerCount() != 1 {
-		t.Fatalf("observer: tip %s, %d peers; want the old tip and its validator kept", no.tip(), no.srv.PeerCount())
-	}
-	if got := metric(t, no, "chainnode_p2p_bans_total"); got != 0 {
-		t.Fatalf("the observer banned %v peers for policy skew", got)
-	}
+	na.mine(govTx(t, na, admin1, governance.ProposeAddOrg(organization(t, "org3", admin3, c))))
+	waitFor(t, 10*time.Second, "org3 synced from org1", func() bool { return nc.srv.PeerCount() == 1 && converged([]*tnode{na, nc}) })
+	na.stop() // the founder is gone; org3 carries the chain on
+	nc.mine()
+	nc.mine()
 
-	// The observer reloads: it fetches the block again without any new announcement.
-	writeFile(t, permsO, permissionFile(2, []*member{a, o, c}, nil))
-	waitFor(t, 15*time.Second, "the observer on the new member's block after its reload", func() bool { return no.tip() == blk.Hash() })
-	if no.srv.PeerCount() != 1 {
-		t.Fatalf("observer has %d peers after the reload", no.srv.PeerCount())
+	// Without a hint, org1's observer (at genesis) refuses org3, whom its genesis does not list.
+	blind := o.start(t, gen, "")
+	blind.connect(nc) // not even dialled: the chain does not list org3
+	nc.connect(blind) // org3 dials a genesis member, which refuses it
+	waitFor(t, 5*time.Second, "org3 refused by the blind observer", func() bool {
+		return metric(t, blind, "chainnode_p2p_handshakes_refused_total", "reason", "not-admitted") >= 1
+	})
+	if blind.height() != 0 || blind.srv.PeerCount() != 0 {
+		t.Fatalf("the blind observer synced: height %d, %d peers", blind.height(), blind.srv.PeerCount())
 	}
+	blind.stop()
+
+	// With the operator's file listing org3, it admits org3 while behind and syncs.
+	hint := tempPath(t, "permissions.yaml")
+	writeFile(t, hint, permissionFile(7, []*member{o, c, stranger}))
+	seeing := startNode(t, gen, t.TempDir(), func(cfg *node.Config) {
+		cfg.PermissionsPath, cfg.Org, cfg.Role = hint, o.org, o.role
+		cfg.NodeKeyPath = filepath.Join(o.dir, "node-key.json")
+	})
+	seeing.connect(nc)
+	waitFor(t, 10*time.Second, "the observer synced from org3 through the hint", func() bool { return converged([]*tnode{nc, seeing}) })
+	if seeing.srv.PeerCount() != 1 {
+		t.Fatalf("observer peers %d", seeing.srv.PeerCount())
+	}
+}
+
+// TestProvisionalPeerDroppedWhenCaughtUp: a peer that only the permission file vouches for is
+// admitted while our tip is old, and dropped once a recent block makes us caught up and the chain
+// still does not list it.
+func TestProvisionalPeerDroppedWhenCaughtUp(t *testing.T) {
+	a := newMember(t, "org1-v0", "org1", "validator")
+	o := newMember(t, "org1-o0", "org1", "observer")
+	s := newMember(t, "org9-v0", "org9", "validator")
+	gen := writeGenesis(t, func(f *genesis.File) {
+		f.Timestamp = uint64(time.Now().Add(-time.Hour).Unix())
+		f.Membership = genesis.Consortium
+		f.Organizations = []governance.Organization{organization(t, "org1", newAdmin(t), a, o)}
+	})
+	hint := tempPath(t, "permissions.yaml")
+	writeFile(t, hint, permissionFile(1, []*member{a, o, s}))
+	na := a.start(t, gen, "")
+	no := o.start(t, gen, hint)
+	ns := s.start(t, gen, "")
+	no.connect(ns)
+	waitFor(t, 5*time.Second, "the hinted stranger admitted while behind", func() bool { return no.srv.PeerCount() == 1 })
+	no.connect(na)
+	recent := chaintest.BuildBlockAt(t, na.n.Chain(), wire.ZeroHash, a.miner, uint64(time.Now().Unix()))
+	if _, err := na.n.ProcessBlock(context.Background(), recent); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "caught up, the stranger dropped", func() bool {
+		if no.tip() != recent.Hash() {
+			return false
+		}
+		for _, p := range no.srv.Peers() {
+			if p.NodeID == s.nodeKey.NodeID() {
+				return false
+			}
+		}
+		return no.srv.PeerCount() == 1
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chain"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/p2p/addrmgr"
 	"github.com/chainnet/chainnet/internal/p2p/message"
 	"github.com/chainnet/chainnet/internal/permissions"
@@ -51,8 +52,11 @@ func New(b Backend, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	params := b.Chain().Params()
 	membership := string(params.Membership)
-	if err := cfg.validate(params.Membership.Permissioned()); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Timing.CatchUp == 0 {
+		cfg.Timing.CatchUp = max(30*time.Duration(params.TargetBlockTime)*time.Second, 2*time.Minute)
 	}
 	s := &Server{
 		cfg: cfg, b: b, chain: b.Chain(), log: cfg.Logger.With("component", "p2p"),
@@ -60,11 +64,7 @@ func New(b Backend, cfg Config) (*Server, error) {
 		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{},
 		txs: newRequests(30 * time.Second),
 	}
-	if cfg.Permissions != nil {
-		if err := s.checkOwnMembership(cfg.Permissions.Current()); err != nil {
-			return nil, err
-		}
-	}
+	s.ownMembership()
 	var err error
 	if s.cert, err = certificate(cfg.Key); err != nil {
 		return nil, err
@@ -95,9 +95,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	s.log.Info("p2p listening", "addr", ln.Addr().String(), "node_id", s.self.String(), "membership", s.membership,
 		"role", s.cfg.Role, "org", s.cfg.Org, "known_peers", s.addrs.Len())
+	s.chain.OnMembershipChange(func(*governance.State) { s.enforceMembership() })
 	if s.cfg.Permissions != nil {
-		s.cfg.Permissions.OnChange(s.permissionsChanged)
-		s.chain.SetMinerPolicy(s.cfg.Permissions)
+		s.cfg.Permissions.OnChange(func(*permissions.Set) { s.enforceMembership() })
 		s.goRun(func() { s.cfg.Permissions.Run(s.ctx, s.cfg.Timing.ReloadPermits) })
 	}
 	s.goRun(s.acceptLoop)
@@ -333,17 +333,7 @@ func (s *Server) checkVersion(id NodeID, v *message.Version) error {
 	case v.GenesisHash != params.GenesisHash:
 		return refuse("wrong-genesis", "genesis %s, ours is %s", v.GenesisHash, params.GenesisHash)
 	}
-	if s.cfg.Permissions == nil {
-		return nil
-	}
-	member, ok := s.cfg.Permissions.Current().Lookup(id)
-	if !ok {
-		return refuse("not-member", "node %s is not a member", id.Short())
-	}
-	if roleCode(member.Role) != v.Role || member.Org != v.Org {
-		return refuse("wrong-role", "node %s claims role %d of %q; the permission file says %s of %q", id.Short(), v.Role, v.Org, member.Role, member.Org)
-	}
-	return nil
+	return s.checkMember(id, v.Role, v.Org)
 }
 
 // register adds a handshaken peer, resolving duplicate connections to the same node: both ends
@@ -479,19 +469,4 @@ func (s *Server) AnnounceTx(tx *wire.Tx) {
 			p.send(inv)
 		}
 	}
-}
-
-// checkOwnMembership refuses to start a node whose own key is not in the permission file.
-func (s *Server) checkOwnMembership(set *permissions.Set) error {
-	m, ok := set.Lookup(s.self)
-	if !ok {
-		return fmt.Errorf("p2p: this node's key %s is not listed in the permission file", s.self)
-	}
-	if m.Role != s.cfg.Role || (s.cfg.Org != "" && m.Org != s.cfg.Org) {
-		return fmt.Errorf("p2p: the permission file lists this node as %s of %q, but it runs as %s of %q", m.Role, m.Org, s.cfg.Role, s.cfg.Org)
-	}
-	if s.cfg.Org == "" {
-		s.cfg.Org = m.Org
-	}
-	return nil
 }

@@ -120,7 +120,7 @@ func (sm *syncManager) onHeaders(p *Peer, headers []wire.Header) {
 			p.hs.pending = append(p.hs.pending, queuedHeader{hash: h, height: first + uint64(i)})
 		}
 	}
-	if work.Cmp(sm.s.chain.Tip().TotalWork) > 0 {
+	if sm.s.chain.WorthDownloading(work) {
 		sm.enqueue(p.hs.pending)
 		p.hs.pending = nil
 		sm.s.m.headersBest.Set(float64(last))
@@ -238,7 +238,7 @@ func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
 	}
 	sm.announced.done(h)
 	sm.procMu.Lock()
-	sm.process(p, b, true)
+	sm.process(p, b, true, false)
 	sm.procMu.Unlock()
 }
 
@@ -257,8 +257,9 @@ func (sm *syncManager) processReady() {
 		sm.queue = sm.queue[1:]
 		delete(sm.byHash, d.hash)
 		sm.mu.Unlock()
-		if sm.process(d.from, d.block, false) == chain.RuleBadMerkleRoot {
-			// The header was valid and the body was not its body: ask someone else.
+		if err := sm.process(d.from, d.block, false, true); chain.IsMutation(err) {
+			// The header was valid and the body was not its body (other transactions, or a
+			// signature that does not verify): the sender is scored, and someone else asked.
 			sm.mu.Lock()
 			d.tried[d.from.id] = true
 			d.block, d.from = nil, nil
@@ -270,15 +271,21 @@ func (sm *syncManager) processReady() {
 	}
 }
 
-// process connects one block from p and scores p if it was invalid; it returns the broken rule.
-func (sm *syncManager) process(p *Peer, b *wire.Block, live bool) chain.Rule {
-	res, err := sm.s.b.ProcessBlock(sm.s.ctx, b)
+// process connects one block from p and scores p if it was invalid; it returns the refusal.
+// requested: the block is a body of a header chain we chose to download (else a peer pushed or
+// announced it, and it is kept only if it beats our tip).
+func (sm *syncManager) process(p *Peer, b *wire.Block, live, requested bool) error {
+	process := sm.s.b.ProcessUnrequestedBlock
+	if requested {
+		process = sm.s.b.ProcessBlock
+	}
+	res, err := process(sm.s.ctx, b)
 	if err != nil {
 		if pts, reason := blockMisbehaviour(err); pts > 0 && p != nil {
 			p.send(&message.Reject{Code: message.RejectInvalid, Reason: err.Error(), Hash: b.Hash()})
 			p.misbehave(pts, reason)
 		}
-		return chain.RuleOf(err)
+		return err
 	}
 	switch res.Status {
 	case chain.StatusOrphan:
@@ -292,7 +299,7 @@ func (sm *syncManager) process(p *Peer, b *wire.Block, live bool) chain.Rule {
 			sm.s.m.propagation.Observe(max(delay, 0))
 		}
 	}
-	return ""
+	return nil
 }
 
 // notFound: p does not have a block we asked for.

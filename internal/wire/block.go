@@ -10,21 +10,31 @@ import (
 const MaxBlockPayload = 32 << 20
 
 // BlockOverhead is the encoded size of a block without its transactions' bodies or count.
-const BlockOverhead = HeaderSize + ed25519.PublicKeySize + ed25519.SignatureSize
+const BlockOverhead = HeaderSize + ed25519.SignatureSize
 
 // maxTxCount bounds the transaction count field by what could fit in MaxBlockPayload.
 const maxTxCount = MaxBlockPayload / MinTxSize
 
-// Block is a header, its miner's identity and signature, and its transactions (coinbase first).
+// Block is a header, its miner's signature, and its transactions (coinbase first).
 //
-// MinerKey and Signature sit outside the hashed header: the signature is over the header hash, so
-// the miner signs once per solved block, not once per nonce. Permissioned networks accept blocks only
-// from listed miner keys.
+// The miner's key is in the coinbase, so the Merkle root, and with it the proof of work, commits
+// to it: a relay cannot swap the key or take credit for another's block without redoing the work.
+// The signature sits outside the hashed header because it is over the header hash (the miner signs
+// once per solved block, not once per nonce); ed25519 signatures as Go verifies them are not
+// malleable, so only the key's holder can produce another valid one. Permissioned networks accept
+// blocks only from their members' miner keys.
 type Block struct {
 	Header    Header
-	MinerKey  [ed25519.PublicKeySize]byte
 	Signature [ed25519.SignatureSize]byte
 	Txs       []*Tx
+}
+
+// MinerKey is the key the coinbase names as the block's signer (zero without a coinbase).
+func (b *Block) MinerKey() [ed25519.PublicKeySize]byte {
+	if len(b.Txs) == 0 || !b.Txs[0].IsCoinbase() {
+		return [ed25519.PublicKeySize]byte{}
+	}
+	return b.Txs[0].MinerKey
 }
 
 // Hash is the block hash (the header's).
@@ -43,7 +53,6 @@ func (b *Block) Size() int {
 func (b *Block) Encode() []byte {
 	w := Writer{buf: make([]byte, 0, b.Size())}
 	b.Header.write(&w)
-	w.Bytes(b.MinerKey[:])
 	w.Bytes(b.Signature[:])
 	w.Uvarint(uint64(len(b.Txs)))
 	for _, tx := range b.Txs {
@@ -60,7 +69,6 @@ func DecodeBlock(data []byte) (*Block, error) {
 	r := Reader{buf: data}
 	b := new(Block)
 	b.Header.read(&r)
-	r.Array(b.MinerKey[:])
 	r.Array(b.Signature[:])
 	n := r.Uvarint(maxTxCount)
 	// Each transaction takes at least MinTxSize bytes: refuse counts the input cannot hold before
@@ -82,17 +90,18 @@ func DecodeBlock(data []byte) (*Block, error) {
 	return b, nil
 }
 
-// SignBlock sets the miner key and signs the header hash.
+// SignBlock signs the header hash. The coinbase must already name priv's public key (the Merkle
+// root commits to it); a block signed by another key fails VerifyMinerSignature.
 func (b *Block) SignBlock(priv ed25519.PrivateKey) {
-	copy(b.MinerKey[:], priv.Public().(ed25519.PublicKey))
 	h := b.Hash()
 	copy(b.Signature[:], ed25519.Sign(priv, h[:]))
 }
 
-// VerifyMinerSignature checks the miner's signature over the header hash.
+// VerifyMinerSignature checks the signature over the header hash against the coinbase's miner key.
 func (b *Block) VerifyMinerSignature() error {
 	h := b.Hash()
-	if !ed25519.Verify(b.MinerKey[:], h[:], b.Signature[:]) {
+	key := b.MinerKey()
+	if !ed25519.Verify(key[:], h[:], b.Signature[:]) {
 		return ErrBadSignature
 	}
 	return nil

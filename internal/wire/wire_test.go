@@ -22,9 +22,11 @@ func sampleBlock(t testing.TB) *Block {
 	to, _ := keys.Generate()
 	transfer := &Tx{Type: TxTransfer, ChainID: 9, To: to.AccountAddress(), Amount: 5, Fee: 1, Nonce: 3}
 	transfer.Sign(k)
+	gov := NewGovernance(9, 4, 0, []byte("an action"))
+	gov.Sign(k)
 	b := &Block{
 		Header: Header{Version: 1, PrevHash: DoubleSHA256([]byte("p")), Timestamp: 1_700_000_000, Bits: 0x1f00ffff, Nonce: 42},
-		Txs:    []*Tx{NewCoinbase(9, k.AccountAddress(), 51, 7), transfer},
+		Txs:    []*Tx{NewCoinbase(9, k.AccountAddress(), 51, 7, k.Public), transfer, gov},
 	}
 	b.Header.MerkleRoot = b.ComputeMerkleRoot()
 	b.SignBlock(k.Private)
@@ -63,8 +65,16 @@ func TestBlockRoundTrip(t *testing.T) {
 	if err := got.VerifyMinerSignature(); err != nil {
 		t.Fatal(err)
 	}
-	if err := got.Txs[1].VerifySignature(); err != nil {
-		t.Fatal(err)
+	for _, tx := range got.Txs[1:] {
+		if err := tx.VerifySignature(); err != nil {
+			t.Fatalf("%d: %v", tx.Type, err)
+		}
+		if tx.Size() != len(tx.Encode()) {
+			t.Fatalf("type %d: Size()=%d, encoding %d bytes", tx.Type, tx.Size(), len(tx.Encode()))
+		}
+	}
+	if string(got.Txs[2].Payload) != "an action" {
+		t.Fatalf("governance payload %q", got.Txs[2].Payload)
 	}
 	if got.ComputeMerkleRoot() != got.Header.MerkleRoot {
 		t.Fatal("merkle root changed")
@@ -117,9 +127,56 @@ func TestSignatureBindsChainIDAndFields(t *testing.T) {
 	if err := tx.VerifySignature(); err == nil {
 		t.Fatal("changed amount accepted")
 	}
+	gov := *b.Txs[2]
+	gov.Payload = []byte("another action")
+	if err := gov.VerifySignature(); err == nil {
+		t.Fatal("changed governance payload accepted")
+	}
 	b.Header.Nonce++
 	if err := b.VerifyMinerSignature(); err == nil {
 		t.Fatal("miner signature survived a header change")
+	}
+}
+
+// TestMinerKeyIsCommitted: the block hash commits to the miner key (through the coinbase and the
+// Merkle root), so a relay that swaps the key, re-signing with its own, either changes the block's
+// Merkle root (and so its hash and proof of work) or leaves a signature that does not verify.
+func TestMinerKeyIsCommitted(t *testing.T) {
+	b := sampleBlock(t)
+	thief, err := keys.FromSeed(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := *b
+	swapped.Txs = append([]*Tx{}, b.Txs...)
+	cb := *b.Txs[0]
+	copy(cb.MinerKey[:], thief.Public)
+	swapped.Txs[0] = &cb
+	swapped.SignBlock(thief.Private)
+	if swapped.ComputeMerkleRoot() == b.Header.MerkleRoot {
+		t.Fatal("the Merkle root does not commit to the miner key")
+	}
+	if swapped.Hash() != b.Hash() {
+		t.Fatal("test setup: the header should be unchanged")
+	}
+	// Keeping the original key but re-signing with another key does not verify.
+	resigned := *b
+	resigned.SignBlock(thief.Private)
+	if err := resigned.VerifyMinerSignature(); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("a signature by another key verified: %v", err)
+	}
+}
+
+func TestGovernancePayloadBounded(t *testing.T) {
+	k := testKey(t)
+	tx := NewGovernance(9, 0, 0, make([]byte, MaxGovernancePayload))
+	tx.Sign(k)
+	if _, err := DecodeTx(tx.Encode()); err != nil {
+		t.Fatalf("largest payload refused: %v", err)
+	}
+	tx.Payload = make([]byte, MaxGovernancePayload+1)
+	if _, err := DecodeTx(tx.Encode()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("payload over the limit: %v", err)
 	}
 }
 

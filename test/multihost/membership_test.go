@@ -3,6 +3,7 @@
 package multihost
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,9 +17,11 @@ import (
 	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/genesis"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/nodetest"
 	"github.com/chainnet/chainnet/internal/permissions"
+	"github.com/chainnet/chainnet/internal/wire"
 )
 
 type hostMember struct {
@@ -56,9 +59,6 @@ func writePermissions(t *testing.T, path string, version uint64, ms []*hostMembe
 		}
 		org := &f.Organizations[o]
 		org.Validators = append(org.Validators, permissions.Node{Name: fmt.Sprintf("n%d", i), NodeID: m.node.NodeID()})
-		if m.minerIsMember {
-			org.Miners = append(org.Miners, m.miner.NodeID())
-		}
 	}
 	b, _ := json.Marshal(f)
 	if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
@@ -66,6 +66,43 @@ func writePermissions(t *testing.T, path string, version uint64, ms []*hostMembe
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// foundingOrgs is the genesis membership of ms: their nodes as validators, the miner keys of those
+// whose miner is a member, one admin key per organization.
+func foundingOrgs(ms []*hostMember, admins map[string]*keys.Key) []governance.Organization {
+	var out []governance.Organization
+	idx := map[string]int{}
+	for _, m := range ms {
+		o, ok := idx[m.org]
+		if !ok {
+			out = append(out, governance.Organization{Name: m.org, AdminKey: governance.Key(admins[m.org].Public)})
+			o = len(out) - 1
+			idx[m.org] = o
+		}
+		out[o].Validators = append(out[o].Validators, governance.Key(m.node.Public))
+		if m.minerIsMember {
+			out[o].Miners = append(out[o].Miners, governance.Key(m.miner.Public))
+		}
+	}
+	return out
+}
+
+// submitGovernance signs a governance action and posts it to a node's API.
+func (c *cluster) submitGovernance(t *testing.T, name string, chainID uint64, admin *keys.Key, a *governance.Action) {
+	t.Helper()
+	tx := wire.NewGovernance(chainID, 0, 0, a.Encode())
+	tx.Sign(admin)
+	body, _ := json.Marshal(api.TxFromWire(tx))
+	resp, err := http.Post(c.apis[name]+"/v1/transactions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("submit %s: %d %s", a, resp.StatusCode, b)
 	}
 }
 
@@ -103,11 +140,12 @@ func metricAtLeast(text, prefix string, v float64) bool {
 	return false
 }
 
-// TestConsortiumAcrossHosts runs a consortium on separate container IPs: two members' miners
-// build the chain; a member node whose miner key is not listed mines blocks with valid proof of
-// work that the others reject; an outsider with a self-made permission file is refused at the
-// TLS handshake; and removing an organization from the permission file (mounted from a
-// ConfigMap-like directory) disconnects its nodes without a restart.
+// TestConsortiumAcrossHosts runs a consortium on separate container IPs, its membership in the
+// genesis and no permission file on the members: two members' miners build the chain; a member
+// node whose miner key the chain does not list mines blocks with valid proof of work that the
+// others reject; an outsider with a self-made permission file is refused at the TLS handshake;
+// and a governance transaction removing an organization, submitted to one node's API and mined,
+// disconnects its nodes everywhere without a restart.
 func TestConsortiumAcrossHosts(t *testing.T) {
 	c := newCluster(t)
 	ms := []*hostMember{
@@ -126,10 +164,11 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 	g.NetworkID, g.Timestamp, g.Membership = "consortium-mh", uint64(time.Now().Unix()), genesis.Consortium
 	g.Consensus = genesis.DefaultConsensus()
 	g.Consensus.TargetBlockTimeSeconds, g.Consensus.InitialDifficulty = 2, 2_000_000
-	g.Miners = []string{ms[0].miner.NodeID(), ms[1].miner.NodeID()}
+	admins := map[string]*keys.Key{"org1": chaintest.Key(t, 61), "org2": chaintest.Key(t, 62)}
+	g.Organizations = foundingOrgs(ms, admins)
+	g.Governance = &governance.Policy{Threshold: "1"}
 	shared := filepath.Join(c.dir, "shared")
 	nodetest.WriteGenesis(t, shared, g)
-	writePermissions(t, filepath.Join(shared, "permissions.json"), 1, ms)
 
 	// The outsider's own directory: the same genesis, a permission file that lists itself.
 	evil := filepath.Join(c.dir, c.name(3), "etc")
@@ -139,45 +178,37 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 	nodetest.WriteGenesis(t, evil, g)
 	writePermissions(t, filepath.Join(evil, "permissions.json"), 1, []*hostMember{outsider, ms[0]})
 
-	// The member whose miner is not listed runs with a file that lists it (as a misconfigured or
-	// malicious member would), so its blocks leave it and reach the others.
-	forged := filepath.Join(c.dir, c.name(2), "etc")
-	if err := os.MkdirAll(forged, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	self := *ms[2]
-	self.minerIsMember = true
-	writePermissions(t, filepath.Join(forged, "permissions.json"), 1, []*hostMember{ms[0], ms[1], &self})
-
+	// The member node whose miner key the chain does not list runs with --mine: it follows the
+	// chain but mines nothing (its blocks would be invalid everywhere).
 	const total = 4
-	c.start(0, total, true, "--org", "org1", "--permissions", "/etc/chainnet/permissions.json")
-	c.start(1, total, true, "--org", "org2", "--permissions", "/etc/chainnet/permissions.json")
-	c.start(2, total, true, "--org", "org2", "--permissions", "/data/etc/permissions.json")
+	c.start(0, total, true, "--org", "org1")
+	c.start(1, total, true, "--org", "org2")
+	c.start(2, total, true, "--org", "org2")
 	c.start(3, total, true, "--org", "evil", "--permissions", "/data/etc/permissions.json",
 		"--genesis", "/data/etc/genesis.json")
 	members := c.names[:2]
 	c.waitConverged(members, 4, 120*time.Second)
 
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		m0 := c.metrics(members[0])
-		refused := metricAtLeast(m0, `chainnode_p2p_handshakes_refused_total{reason="not-admitted"}`, 1)
-		rejected := metricAtLeast(m0, `chainnode_blocks_rejected_total{rule="miner-not-permitted"}`, 1)
-		if refused && rejected {
-			break
-		}
+	for !metricAtLeast(c.metrics(members[0]), `chainnode_p2p_handshakes_refused_total{reason="not-admitted"}`, 1) {
 		if time.Now().After(deadline) {
-			t.Fatalf("want the outsider refused (%v) and the unlisted miner's blocks rejected (%v) on %s", refused, rejected, members[0])
+			t.Fatalf("want the outsider refused on %s", members[0])
 		}
 		time.Sleep(time.Second)
 	}
 	if st, err := c.status(c.names[3]); err != nil || st.Peers != 0 {
 		t.Fatalf("the outsider has peers: %+v %v", st, err)
 	}
+	c.waitConverged(c.names[:3], 6, 60*time.Second)
+	st, err := c.status(c.names[2])
+	if err != nil || !st.Member || st.MinerPermitted || metricAtLeast(c.metrics(c.names[2]), "chainnode_miner_blocks_mined_total", 1) {
+		t.Fatalf("the member with an unlisted miner key: %+v %v (want a member that mined nothing)", st, err)
+	}
 
-	// org2 leaves: the permission file is rewritten in place, as the kubelet swaps a ConfigMap.
-	writePermissions(t, filepath.Join(shared, "permissions.json"), 2, ms[:1])
-	deadline = time.Now().Add(30 * time.Second)
+	// org2 leaves: org1's admin signs the removal (the policy needs one approval) and submits it
+	// to its node; once it is mined, every member drops org2's nodes.
+	c.submitGovernance(t, members[0], g.ChainID, admins["org1"], governance.ProposeRemoveOrg("org2"))
+	deadline = time.Now().Add(60 * time.Second)
 	for {
 		org2 := 0
 		for _, p := range c.peers(members[0]) {
@@ -193,8 +224,8 @@ func TestConsortiumAcrossHosts(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	st, err := c.status(members[0])
-	if err != nil || st.PermissionsVersion != 2 {
-		t.Fatalf("status after reload: %+v %v", st, err)
+	st, err = c.status(members[0])
+	if err != nil || st.MembershipSeq != 1 {
+		t.Fatalf("status after the removal: %+v %v", st, err)
 	}
 }

@@ -15,7 +15,7 @@ func sampleMessages(t testing.TB) []Message {
 	k, _ := keys.FromSeed(bytes.Repeat([]byte{5}, 32))
 	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: 3, Amount: 1, Nonce: 2}
 	tx.Sign(k)
-	blk := &wire.Block{Header: wire.Header{Version: 1, Timestamp: 9}, Txs: []*wire.Tx{wire.NewCoinbase(3, k.AccountAddress(), 50, 1), tx}}
+	blk := &wire.Block{Header: wire.Header{Version: 1, Timestamp: 9}, Txs: []*wire.Tx{wire.NewCoinbase(3, k.AccountAddress(), 50, 1, k.Public), tx}}
 	blk.Header.MerkleRoot = blk.ComputeMerkleRoot()
 	blk.SignBlock(k.Private)
 	h := wire.DoubleSHA256([]byte("x"))
