@@ -105,6 +105,12 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.ensureStatefulSets(ctx, cn, genesisHash); err != nil {
 		return r.failed(ctx, cn, "StatefulSetsFailed", err)
 	}
+	if err := r.ensureP2PServices(ctx, cn); err != nil {
+		return r.failed(ctx, cn, "ServicesFailed", err)
+	}
+	if err := r.reconcileGovernance(ctx, cn, keys, admins); err != nil {
+		return r.failed(ctx, cn, "GovernanceFailed", err)
+	}
 	if err := r.ensureServiceMonitor(ctx, cn); err != nil {
 		return r.failed(ctx, cn, "ServiceMonitorFailed", err)
 	}

@@ -40,7 +40,7 @@ func genesisFile(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[st
 		f.Alloc = append(f.Alloc, genesis.Alloc{Address: a.Address, Balance: uint64(a.Balance)})
 	}
 	if permissioned(cn) {
-		orgs, err := foundingOrganizations(cn, keys, admins)
+		orgs, err := localOrganizations(cn, keys, admins)
 		if err != nil {
 			return nil, err
 		}
@@ -52,52 +52,38 @@ func genesisFile(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[st
 	return f, nil
 }
 
-// foundingOrganizations is the membership the spec describes: each organization with its admin
-// key, its nodes' identities and its validators' miner keys (external peers included).
-func foundingOrganizations(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) ([]governance.Organization, error) {
+// localOrganizations are this cluster's organizations as the chain should list them: each with
+// its admin key, its nodes' identities and its validators' miner keys (external peers included),
+// rotations applied. At creation they found the network; later the governance step keeps the
+// chain in line with them.
+func localOrganizations(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) ([]governance.Organization, error) {
+	f := permissionFile(cn, keys)
+	withRotations(cn, &f)
 	var out []governance.Organization
-	parse := func(s string) (governance.Key, error) { return governance.ParseKey(s) }
-	for _, o := range cn.Spec.Organizations {
+	for _, o := range f.Organizations {
 		admin, ok := admins[o.Name]
 		if !ok {
 			return nil, fmt.Errorf("organization %s has no admin key", o.Name)
 		}
 		org := governance.Organization{Name: o.Name, AdminKey: governance.Key(admin.Public)}
-		for _, n := range desiredNodes(cn) {
-			k, ok := keys[n]
-			if n.Org != o.Name || !ok {
-				continue
-			}
-			id, err := parse(k.NodeID)
-			if err != nil {
-				return nil, err
-			}
-			if n.Role == RoleObserver {
-				org.Observers = append(org.Observers, id)
-				continue
-			}
-			miner, err := parse(k.MinerKey)
-			if err != nil {
-				return nil, err
-			}
-			org.Validators, org.Miners = append(org.Validators, id), append(org.Miners, miner)
-		}
-		for _, p := range cn.Spec.ExternalPeers {
-			if p.Organization != o.Name {
-				continue
-			}
-			id, err := parse(p.NodeID)
-			if err != nil {
-				return nil, fmt.Errorf("externalPeers nodeId: %w", err)
-			}
-			org.Validators = append(org.Validators, id)
-			if p.MinerKey != "" {
-				miner, err := parse(p.MinerKey)
+		for _, l := range []struct {
+			from []permissions.Node
+			to   *[]governance.Key
+		}{{o.Validators, &org.Validators}, {o.Observers, &org.Observers}} {
+			for _, n := range l.from {
+				k, err := governance.ParseKey(n.NodeID)
 				if err != nil {
-					return nil, fmt.Errorf("externalPeers minerKey: %w", err)
+					return nil, fmt.Errorf("organization %s: node %s: %w", o.Name, n.Name, err)
 				}
-				org.Miners = append(org.Miners, miner)
+				*l.to = append(*l.to, k)
 			}
+		}
+		for _, m := range o.Miners {
+			k, err := governance.ParseKey(m)
+			if err != nil {
+				return nil, fmt.Errorf("organization %s: miner key: %w", o.Name, err)
+			}
+			org.Miners = append(org.Miners, k)
 		}
 		out = append(out, org)
 	}
@@ -200,6 +186,9 @@ func nodeConfigMap(cn *chainv1.ChainNetwork, keys map[node]nodeKeys) (*corev1.Co
 	}
 	for _, p := range cn.Spec.ExternalPeers {
 		boot = append(boot, p.Address+"#"+p.NodeID)
+	}
+	if cn.Spec.Join != nil {
+		boot = append(boot, cn.Spec.Join.BootstrapPeers...)
 	}
 	cfg := map[string]any{
 		"dns-seed":  []string{fmt.Sprintf("%s.%s.svc:%d", HeadlessServiceName(cn), cn.Namespace, port)},

@@ -63,7 +63,7 @@ func TestPermissionFileListsEveryNodeAndItsRole(t *testing.T) {
 	if set.Version != 4 || len(set.Members()) != 5 {
 		t.Fatalf("version %d, members %d", set.Version, len(set.Members()))
 	}
-	if !set.MinerAllowed([32]byte(mustHex(t, hex64(91))), 1) {
+	if !listsMiner(f, "org2", hex64(91)) {
 		t.Fatal("the external peer's miner must be listed")
 	}
 	g := f

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/genesis"
 	keyspkg "github.com/chainnet/chainnet/internal/keys"
 )
 
@@ -54,7 +55,12 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	if !apierrors.IsNotFound(err) {
 		return "", err
 	}
-	f, err := genesisFile(cn, keys, admins)
+	var f *genesis.File
+	if cn.Spec.Join != nil {
+		f, err = r.joinedGenesis(ctx, cn)
+	} else {
+		f, err = genesisFile(cn, keys, admins)
+	}
 	if err != nil {
 		return "", fmt.Errorf("genesis: %w", err)
 	}
@@ -67,6 +73,37 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	}
 	r.event(cn, corev1.EventTypeNormal, "GenesisCreated", "Genesis %s created", hash)
 	return hash, nil
+}
+
+// joinedGenesis reads the genesis of the network spec.join names (inline or from a ConfigMap)
+// and checks it against the pinned hash: a file with any other content is another network.
+func (r *ChainNetworkReconciler) joinedGenesis(ctx context.Context, cn *chainv1.ChainNetwork) (*genesis.File, error) {
+	j := cn.Spec.Join
+	text := j.Genesis
+	if j.GenesisConfigMap != "" {
+		var cm corev1.ConfigMap
+		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: j.GenesisConfigMap}, &cm); err != nil {
+			return nil, fmt.Errorf("spec.join.genesisConfigMap %s: %w", j.GenesisConfigMap, err)
+		}
+		if text = cm.Data[GenesisKey]; text == "" {
+			return nil, fmt.Errorf("spec.join.genesisConfigMap %s has no key %s", j.GenesisConfigMap, GenesisKey)
+		}
+	}
+	f, err := genesis.Parse([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("spec.join: %w", err)
+	}
+	h, err := f.Hash()
+	if err != nil {
+		return nil, err
+	}
+	if h != j.GenesisHash {
+		return nil, fmt.Errorf("spec.join.genesisHash: the genesis file hashes to %s, not %s", h, j.GenesisHash)
+	}
+	if string(f.Membership) != string(cn.Spec.Membership) {
+		return nil, fmt.Errorf("spec.membership: %s, the joined network is %s", cn.Spec.Membership, f.Membership)
+	}
+	return f, nil
 }
 
 // ensurePermissions writes the permission file of a permissioned network; its version moves only

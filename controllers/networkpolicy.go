@@ -9,8 +9,8 @@ import (
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 )
 
-// networkPolicy isolates a permissioned network: only its own pods, and the external peers'
-// CIDRs, reach the P2P port; the API port stays open to clients. Public networks get none: anyone
+// networkPolicy isolates a permissioned network: only its own pods, the external peers' CIDRs and
+// the other members' clusters (spec.p2p.allowedCIDRs) reach the P2P port; the API port stays open to clients. Public networks get none: anyone
 // may connect. (TLS membership checks stay the real gate; this is defence in depth.)
 func networkPolicy(cn *chainv1.ChainNetwork) *networkingv1.NetworkPolicy {
 	if !permissioned(cn) {
@@ -24,6 +24,9 @@ func networkPolicy(cn *chainv1.ChainNetwork) *networkingv1.NetworkPolicy {
 		if p.CIDR != "" {
 			peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: p.CIDR}})
 		}
+	}
+	for _, cidr := range cn.Spec.P2P.AllowedCIDRs {
+		peers = append(peers, networkingv1.NetworkPolicyPeer{IPBlock: &networkingv1.IPBlock{CIDR: cidr}})
 	}
 	return &networkingv1.NetworkPolicy{
 		ObjectMeta: objectMeta(cn, cn.Name+"-p2p", componentLabels(cn, "p2p")),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,27 +15,24 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/permissions"
 )
 
 // Key rotation, one node at a time per network:
 //
-//  1. Admitting: new keys are generated into the Secret <key secret>-next; the permission file
-//     lists them beside the node's current ones. Wait until every reachable node enforces that
-//     version, so that nobody refuses the new identity.
-//  2. Restarting: the node's key Secret is replaced by the new keys (Secrets are immutable:
-//     deleted and created again), -next is deleted and the pod restarted. The old identity stays
-//     in the permission file, and the old miner key is revoked as of the swap: blocks it signed
-//     before remain valid for every node that syncs later.
+//  1. Admitting: new keys are generated into the Secret <key secret>-next; the organization's
+//     keys on the chain gain them beside the node's current ones (the governance step signs the
+//     update with the organization's admin key). Wait until the chain lists them, so that no
+//     member refuses the new identity.
+//  2. Restarting: the node's key Secret takes the new keys, -next is deleted and the pod restarted.
+//     The old identity stays on the chain; the old miner key leaves it, in the block that carries
+//     the update: blocks it signed before stay valid for every node that syncs later.
 //  3. Completed: once the node answers with its new identity and has peers, the old node key
-//     leaves the permission file.
+//     leaves the chain too.
 //
 // A Lease (<network>-key-rotation) names the rotation in progress, so two operators (or two
 // reconciles) never rotate two nodes of one network at once.
-
-// revocationMargin covers blocks the old miner key signed just before the swap with a
-// timestamp slightly ahead of the clock.
-const revocationMargin = time.Minute
 
 const rotationLeaseSeconds = 900
 
@@ -116,8 +114,8 @@ func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv
 	case "":
 		return r.startRotation(ctx, cn, n, st)
 	case chainv1.RotationAdmitting:
-		if !everyNodeEnforces(cn, st.AdmittedVersion) {
-			return nil
+		if ok, err := r.rotationAdmitted(ctx, cn, n, st); err != nil || !ok {
+			return err
 		}
 		return r.swapKeys(ctx, cn, n, st)
 	case chainv1.RotationRestarting:
@@ -237,6 +235,42 @@ func (r *ChainNetworkReconciler) installKeys(ctx context.Context, cn *chainv1.Ch
 	return r.Create(ctx, fresh)
 }
 
+// rotationAdmitted: the new keys may be used. On a permissioned network the chain must list the
+// node's new identity (and, for a validator, its new miner key) beside the old ones: the
+// governance step puts them there with an update signed by the organization's admin key, and
+// every member admits what its chain lists. A public network has nothing to wait for.
+func (r *ChainNetworkReconciler) rotationAdmitted(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) (bool, error) {
+	if !permissioned(cn) {
+		return true, nil
+	}
+	gc, ok := r.Nodes.(NodeGovernance)
+	if !ok {
+		return everyNodeEnforces(cn, st.AdmittedVersion), nil
+	}
+	url, ok, err := r.readyNodeURL(ctx, cn)
+	if err != nil || !ok {
+		return false, err
+	}
+	m, err := gc.Membership(ctx, url)
+	if err != nil {
+		return false, nil // asked again on the next pass
+	}
+	for _, o := range m.Organizations {
+		if o.Name != n.Org {
+			continue
+		}
+		nodes := o.Validators
+		if n.Role == RoleObserver {
+			nodes = o.Observers
+		}
+		if !slices.ContainsFunc(nodes, func(k governance.Key) bool { return k.String() == st.NewNodeID }) {
+			return false, nil
+		}
+		return n.Role == RoleObserver || slices.ContainsFunc(o.Miners, func(k governance.Key) bool { return k.String() == st.NewMinerKey }), nil
+	}
+	return false, nil
+}
+
 // everyNodeEnforces: every reachable node (and at least one) runs permission version v or later.
 // Public networks have no permission file: nothing to wait for.
 func everyNodeEnforces(cn *chainv1.ChainNetwork, v int64) bool {
@@ -259,11 +293,12 @@ func everyNodeEnforces(cn *chainv1.ChainNetwork, v int64) bool {
 	return seen > 0
 }
 
-// withRotations makes the permission file say what rotations need, whatever keys the node's
-// Secret showed when the file was built (the cache may lag a swap): while admitting, both node
-// keys and both miner keys; while restarting, both node keys and the new miner key; once
-// completed, the new keys only. The old miner key of every swapped node is revoked as of the swap
-// (plus a margin), so the blocks it signed before stay valid.
+// withRotations makes the organizations' keys say what rotations need, whatever keys the node's
+// Secret showed when they were read (the cache may lag a swap): while admitting, both node keys
+// and both miner keys; while restarting, both node keys and the new miner key; once completed,
+// the new keys only. The governance step puts exactly these keys on the chain: the old miner key
+// leaves it in the block that carries the organization's update, so the blocks it signed before
+// stay valid for every node that syncs later, and later ones are refused.
 func withRotations(cn *chainv1.ChainNetwork, f *permissions.File) {
 	nodes := nodeByPod(cn)
 	for _, st := range cn.Status.KeyRotations {
@@ -286,10 +321,6 @@ func withRotations(cn *chainv1.ChainNetwork, f *permissions.File) {
 				ensureMiner(&o.Miners, st.NewMinerKey, true)
 				ensureMiner(&o.Miners, st.OldMinerKey, st.Phase == chainv1.RotationAdmitting)
 			}
-		}
-		if st.RotatedAt != nil && st.OldMinerKey != "" && n.Role == RoleValidator {
-			f.RevokedMiners = append(f.RevokedMiners, permissions.RevokedMiner{Key: st.OldMinerKey,
-				RevokedAt: uint64(st.RotatedAt.Add(revocationMargin).Unix())})
 		}
 	}
 }

@@ -28,6 +28,8 @@ const MaxNodesPerRole = 32
 // +kubebuilder:validation:XValidation:rule="self.organizations.exists(o, o.validators > 0)",message="spec.organizations: at least one validator is required to mine",fieldPath=".organizations"
 // +kubebuilder:validation:XValidation:rule="self.membership == 'public' || self.organizations.all(o, o.name != 'default')",message="spec.organizations[].name: consortium and private organizations must be named",fieldPath=".organizations"
 // +kubebuilder:validation:XValidation:rule="self.membership != 'public' || !has(self.externalPeers) || self.externalPeers.all(p, !has(p.organization))",message="spec.externalPeers[].organization: only permissioned networks have organizations",fieldPath=".externalPeers"
+// +kubebuilder:validation:XValidation:rule="self.membership != 'public' || (!has(self.governance) && !has(self.join))",message="spec.governance: a public network has no governance: anyone may join and mine",fieldPath=".governance"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.join) == has(self.join)",message="spec.join: a network cannot start or stop being joined: it names the chain this cluster's organizations belong to",fieldPath=".join"
 type ChainNetworkSpec struct {
 	// Membership is public, consortium or private. It cannot change after creation.
 	// +required
@@ -120,6 +122,27 @@ type ChainNetworkSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	SelfHealing SelfHealing `json:"selfHealing,omitempty"`
+
+	// Governance (consortium and private networks): the policy of a network founded here and the
+	// votes this cluster's organizations cast. Membership is chain state, changed only by
+	// governance transactions the organizations' admin keys sign; the operator signs with the
+	// admin keys of this cluster's organizations, which never leave it.
+	// +optional
+	Governance *GovernanceSpec `json:"governance,omitempty"`
+
+	// Join makes this cluster's organizations members of a network founded in another cluster:
+	// its genesis (pinned by hash) and nodes to dial. Without it the network is founded here,
+	// its genesis built from this spec. The members admit the joining organizations by a
+	// governance vote; until then status shows Admitted=False/AwaitingAdmission.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.join is immutable"
+	// +optional
+	Join *JoinSpec `json:"join,omitempty"`
+
+	// P2P makes the nodes reachable from other clusters (a consortium whose members run their
+	// own clusters).
+	// +kubebuilder:default={}
+	// +optional
+	P2P P2PSpec `json:"p2p,omitempty"`
 
 	// Paused stops reconciliation (status included) until it is false again.
 	// +optional
@@ -494,6 +517,10 @@ type ChainNetworkStatus struct {
 	// Healing records what self-healing did and which nodes it is watching.
 	// +optional
 	Healing *HealingStatus `json:"healing,omitempty"`
+	// Governance is the on-chain membership, open proposals and this cluster's organizations'
+	// identities (permissioned networks).
+	// +optional
+	Governance *GovernanceStatus `json:"governance,omitempty"`
 }
 
 // HealingStatus is the record of self-healing.

@@ -1,5 +1,8 @@
-// Package permissions owns a permissioned network's membership: the permission file (organizations
-// with their validators', observers' and miners' keys), its strict parsing, and its hot reload.
+// Package permissions owns the permission file of a permissioned network — organizations with
+// their nodes' identities, written by the operator from the on-chain membership — its strict
+// parsing and its hot reload. The file is a hint for connections (whom to dial, and whom to admit
+// while the node's tip is behind); it never decides whether a block is valid: membership is chain
+// state (internal/governance).
 package permissions
 
 import (
@@ -43,17 +46,6 @@ type File struct {
 	Version       uint64         `json:"version"`
 	Membership    string         `json:"membership"`
 	Organizations []Organization `json:"organizations"`
-	// RevokedMiners are miner keys removed from the network. Their blocks stay valid up to
-	// RevokedAt, so a node syncing from scratch accepts the history they mined, and are rejected
-	// after it. A key simply deleted from the file is rejected for all blocks, old ones included.
-	RevokedMiners []RevokedMiner `json:"revokedMiners,omitempty"`
-}
-
-// RevokedMiner is a miner key that was a member until RevokedAt.
-type RevokedMiner struct {
-	Key string `json:"key"`
-	// RevokedAt is a Unix time in seconds: blocks with a later timestamp are rejected.
-	RevokedAt uint64 `json:"revokedAt"`
 }
 
 // Member describes a member node.
@@ -68,8 +60,6 @@ type Set struct {
 	Version    uint64
 	Membership string
 	nodes      map[[32]byte]Member
-	miners     map[[32]byte]string // miner key → org
-	revoked    map[[32]byte]uint64 // miner key → revocation time
 }
 
 // ErrInvalid wraps every validation error.
@@ -99,7 +89,7 @@ func (f *File) Build() (*Set, error) {
 	if f.Membership == "private" && len(f.Organizations) != 1 {
 		return nil, fmt.Errorf("%w: organizations: private networks have exactly one organization", ErrInvalid)
 	}
-	s := &Set{Version: f.Version, Membership: f.Membership, nodes: map[[32]byte]Member{}, miners: map[[32]byte]string{}, revoked: map[[32]byte]uint64{}}
+	s := &Set{Version: f.Version, Membership: f.Membership, nodes: map[[32]byte]Member{}}
 	orgs := map[string]bool{}
 	for i, org := range f.Organizations {
 		field := fmt.Sprintf("organizations[%d]", i)
@@ -119,26 +109,11 @@ func (f *File) Build() (*Set, error) {
 				s.nodes[id] = Member{Name: n.Name, Role: role, Org: org.Name}
 			}
 		}
-		for j, m := range org.Miners {
-			id, err := parseKey(m)
-			if err != nil {
+		for j, m := range org.Miners { // listed for people reading the file; the chain decides
+			if _, err := parseKey(m); err != nil {
 				return nil, fmt.Errorf("%w: %s.miners[%d]: %v", ErrInvalid, field, j, err)
 			}
-			s.miners[id] = org.Name
 		}
-	}
-	for j, r := range f.RevokedMiners {
-		id, err := parseKey(r.Key)
-		if err != nil {
-			return nil, fmt.Errorf("%w: revokedMiners[%d].key: %v", ErrInvalid, j, err)
-		}
-		if _, listed := s.miners[id]; listed {
-			return nil, fmt.Errorf("%w: revokedMiners[%d].key: also listed as a current miner", ErrInvalid, j)
-		}
-		if r.RevokedAt == 0 {
-			return nil, fmt.Errorf("%w: revokedMiners[%d].revokedAt: must be a Unix time in seconds", ErrInvalid, j)
-		}
-		s.revoked[id] = r.RevokedAt
 	}
 	if len(s.nodes) == 0 {
 		return nil, fmt.Errorf("%w: no member nodes listed", ErrInvalid)
@@ -158,16 +133,6 @@ func parseKey(s string) ([32]byte, error) {
 func (s *Set) Lookup(nodeID [32]byte) (Member, bool) {
 	m, ok := s.nodes[nodeID]
 	return m, ok
-}
-
-// MinerAllowed implements chain.MinerPolicy: a listed miner, or a revoked one for blocks stamped
-// before its revocation.
-func (s *Set) MinerAllowed(key [32]byte, timestamp uint64) bool {
-	if _, ok := s.miners[key]; ok {
-		return true
-	}
-	at, ok := s.revoked[key]
-	return ok && timestamp < at
 }
 
 // Members returns every member node id.
@@ -225,11 +190,6 @@ func NewWatcher(path string, log *slog.Logger) (*Watcher, error) {
 
 // Current returns the set in force.
 func (w *Watcher) Current() *Set { return w.current.Load() }
-
-// MinerAllowed implements chain.MinerPolicy with the set in force.
-func (w *Watcher) MinerAllowed(key [32]byte, timestamp uint64) bool {
-	return w.Current().MinerAllowed(key, timestamp)
-}
 
 // OnChange registers fn, called with each newly loaded set.
 func (w *Watcher) OnChange(fn func(*Set)) {
