@@ -65,6 +65,7 @@ func newRunCommand() *cobra.Command {
 	f.BoolVar(&cfg.Mine, "mine", false, "mine blocks")
 	f.IntVar(&cfg.MinerThreads, "miner-threads", 0, "mining threads (0: all cores)")
 	f.Uint64Var(&cfg.HaltHeight, "halt-height", 0, "stop at this height: connect and mine no block above it (a scheduled upgrade; 0: never)")
+	f.StringVar(&cfg.MinChainWork, "min-chain-work", "", "least cumulative work of a chain worth downloading or of a pushed block worth storing, decimal as /v1/status totalWork shows it, or 0x-hex (empty: none)")
 	f.StringVar(&cfg.Role, "role", node.RoleValidator, "validator (may mine) or observer (never mines)")
 	f.StringVar(&cfg.Org, "org", "", "organization name (consortium and private networks)")
 	f.StringVar(&cfg.PermissionsPath, "permissions", "", "permission file (consortium and private networks; reloaded on change)")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -46,6 +47,9 @@ type Config struct {
 	// HaltHeight, when non-zero, is the last height the node connects or mines (a scheduled
 	// upgrade: every node stops at the same block, and restarts on the new version).
 	HaltHeight      uint64
+	// MinChainWork (decimal, or hex with 0x) is the least cumulative work of a chain worth downloading, or of a
+	// pushed block worth keeping (chain.Options.MinChainWork); empty: none.
+	MinChainWork string
 	Role            string
 	Org             string
 	PermissionsPath string
@@ -158,7 +162,15 @@ func New(cfg Config) (*Node, error) {
 	if n.db, err = store.Open(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	n.chain, err = chain.New(n.db, params, chain.Options{Logger: n.log, HaltHeight: cfg.HaltHeight})
+	minWork, ok := new(big.Int).SetString(cfg.MinChainWork, 0)
+	if cfg.MinChainWork == "" {
+		minWork, ok = nil, true
+	}
+	if !ok || (minWork != nil && minWork.Sign() < 0) {
+		n.db.Close()
+		return nil, fmt.Errorf("--min-chain-work %q: want a number (decimal, or hex with 0x)", cfg.MinChainWork)
+	}
+	n.chain, err = chain.New(n.db, params, chain.Options{Logger: n.log, HaltHeight: cfg.HaltHeight, MinChainWork: minWork})
 	if err != nil {
 		n.db.Close()
 		return nil, err

@@ -62,3 +62,13 @@ func closeNode(t *testing.T, n *node.Node) {
 		t.Fatal(err)
 	}
 }
+
+func TestMinChainWorkFlag(t *testing.T) {
+	n := nodetest.New(t, func(c *node.Config) { c.MinChainWork = "0x10000" })
+	n.Close()
+	dir := t.TempDir()
+	_, err := node.New(node.Config{DataDir: dir, GenesisPath: nodetest.WriteGenesis(t, dir, chaintest.Genesis(t)), MinChainWork: "lots"})
+	if err == nil || !strings.Contains(err.Error(), "--min-chain-work") {
+		t.Fatalf("a bad --min-chain-work: %v", err)
+	}
+}
