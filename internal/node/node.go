@@ -46,10 +46,10 @@ type Config struct {
 	MinerThreads int
 	// HaltHeight, when non-zero, is the last height the node connects or mines (a scheduled
 	// upgrade: every node stops at the same block, and restarts on the new version).
-	HaltHeight      uint64
+	HaltHeight uint64
 	// MinChainWork (decimal, or hex with 0x) is the least cumulative work of a chain worth downloading, or of a
 	// pushed block worth keeping (chain.Options.MinChainWork); empty: none.
-	MinChainWork string
+	MinChainWork    string
 	Role            string
 	Org             string
 	PermissionsPath string
