@@ -151,3 +151,18 @@ func (t *HeaderTracker) Height() uint64 {
 	}
 	return t.last.height
 }
+
+// NextBitsAfter returns the bits a header following parent must carry: parent is a header the
+// tracker holds or a stored block. Tools that build header chains (tests' hostile peers) use it to
+// follow the retarget rule without storing blocks.
+func (t *HeaderTracker) NextBitsAfter(parent wire.Hash) (uint32, error) {
+	t.c.mu.RLock()
+	defer t.c.mu.RUnlock()
+	n, ok := t.nodes[parent]
+	if !ok {
+		if n, ok = t.c.index[parent]; !ok {
+			return 0, fmt.Errorf("block %s: %w", parent, ErrNotFound)
+		}
+	}
+	return t.c.nextBitsAfter(n), nil
+}

@@ -169,7 +169,7 @@ func BenchmarkMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		conns = append(conns, p.conn)
+		conns = append(conns, p.Conn)
 	}
 	waitFor(b, 10*time.Second, "100 peers", func() bool { return hub.srv.PeerCount() >= 100 })
 	per100 := float64(heap()) - float64(before)

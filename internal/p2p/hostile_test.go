@@ -1,94 +1,32 @@
 package p2p_test
 
 import (
-	"crypto/tls"
+	"context"
 	"encoding/binary"
-	"fmt"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/keys"
-	"github.com/chainnet/chainnet/internal/p2p"
 	"github.com/chainnet/chainnet/internal/p2p/message"
+	"github.com/chainnet/chainnet/internal/p2p/p2ptest"
 	"github.com/chainnet/chainnet/internal/wire"
 )
 
-// rawPeer is a hand-driven protocol client: it can be honest up to the byte it is told to break.
-type rawPeer struct {
-	t    testing.TB
-	key  *keys.Key
-	conn *tls.Conn
-}
-
-// dialRaw opens TLS with a fresh key and, unless version is nil, runs the version handshake
-// with it.
-func dialRaw(t testing.TB, target *tnode, key *keys.Key, version *message.Version) (*rawPeer, error) {
+// dialRaw opens TLS to target with key (fresh when nil) and, unless version is nil, runs the
+// version handshake with it.
+func dialRaw(t testing.TB, target *tnode, key *keys.Key, version *message.Version) (*p2ptest.Peer, error) {
 	t.Helper()
-	if key == nil {
-		var err error
-		if key, err = keys.Generate(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf, err := p2p.TLSConfig(key, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := net.DialTimeout("tcp", target.addr(), 2*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	conn := tls.Client(raw, conf)
-	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
-	if err := conn.Handshake(); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	p := &rawPeer{t: t, key: key, conn: conn}
 	if version == nil {
-		return p, nil
+		return p2ptest.DialTLS(context.Background(), target.addr(), key)
 	}
-	if _, err := message.Write(conn, version); err != nil {
-		return nil, err
-	}
-	m, _, err := message.Read(conn)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := m.(*message.Version); !ok {
-		conn.Close()
-		return nil, fmt.Errorf("want version, got %s", m.Type())
-	}
-	if _, err := message.Write(conn, &message.Verack{}); err != nil {
-		return nil, err
-	}
-	if m, _, err = message.Read(conn); err != nil {
-		return nil, err
-	}
-	if _, ok := m.(*message.Verack); !ok {
-		conn.Close()
-		return nil, fmt.Errorf("want verack, got %s", m.Type())
-	}
-	_ = conn.SetDeadline(time.Time{})
-	return p, nil
+	return p2ptest.Dial(context.Background(), target.addr(), key, version)
 }
 
 func honestVersion(tn *tnode) *message.Version {
 	p := tn.n.Chain().Params()
 	return &message.Version{Protocol: message.ProtocolVersion, NetworkID: p.NetworkID, GenesisHash: p.GenesisHash,
 		Role: message.RoleValidator, Nonce: 42}
-}
-
-// closedByPeer waits until the node closes the connection.
-func (p *rawPeer) closedByPeer(d time.Duration) bool {
-	_ = p.conn.SetReadDeadline(time.Now().Add(d))
-	for {
-		if _, _, err := message.Read(p.conn); err != nil {
-			ne, ok := err.(net.Error)
-			return !(ok && ne.Timeout())
-		}
-	}
 }
 
 // TestHostilePeers: garbage, malformed, oversized and truncated frames, a wrong genesis and an
@@ -130,15 +68,15 @@ func TestHostilePeers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: handshake: %v", name, err)
 		}
-		if _, err := p.conn.Write(frame); err != nil {
+		if _, err := p.Conn.Write(frame); err != nil {
 			t.Fatalf("%s: write: %v", name, err)
 		}
-		if !p.closedByPeer(3 * time.Second) {
+		if !p.ClosedByRemote(3 * time.Second) {
 			t.Fatalf("%s: the node kept the connection", name)
 		}
 		// Banned: the same key is refused at the TLS handshake from now on.
-		if again, err := dialRaw(t, target, p.key, honestVersion(target)); err == nil {
-			if !again.closedByPeer(2 * time.Second) {
+		if again, err := dialRaw(t, target, p.Key, honestVersion(target)); err == nil {
+			if !again.ClosedByRemote(2 * time.Second) {
 				t.Fatalf("%s: a banned key completed a new handshake", name)
 			}
 		}
@@ -152,15 +90,15 @@ func TestHostilePeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = p.conn.Write(message.Encode(&message.Ping{Nonce: 1})[:10])
-	p.conn.Close()
+	_, _ = p.Conn.Write(message.Encode(&message.Ping{Nonce: 1})[:10])
+	p.Conn.Close()
 	waitFor(t, 2*time.Second, "truncated frame scored", func() bool {
 		return metric(t, target, "chainnode_p2p_misbehaviour_total", "reason", "truncated-frame") == 1
 	})
-	if again, err := dialRaw(t, target, p.key, honestVersion(target)); err != nil {
+	if again, err := dialRaw(t, target, p.Key, honestVersion(target)); err != nil {
 		t.Fatalf("a peer whose connection was cut mid-frame must not be banned: %v", err)
 	} else {
-		again.conn.Close()
+		again.Conn.Close()
 	}
 
 	// Inventory flood: 5 × 50,000 announcements outrun the rate limit.
@@ -176,11 +114,11 @@ func TestHostilePeers(t *testing.T) {
 	}
 	frame := message.Encode(inv)
 	for i := 0; i < 6; i++ {
-		if _, err := p.conn.Write(frame); err != nil {
+		if _, err := p.Conn.Write(frame); err != nil {
 			break
 		}
 	}
-	if !p.closedByPeer(5 * time.Second) {
+	if !p.ClosedByRemote(5 * time.Second) {
 		t.Fatal("an inv flooder was not disconnected")
 	}
 	if metric(t, target, "chainnode_p2p_misbehaviour_total", "reason", "inv-flood") < 1 {
