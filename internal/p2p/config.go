@@ -74,6 +74,7 @@ type Timing struct {
 	PingInterval  time.Duration
 	IdleTimeout   time.Duration // no message at all from a peer (which must answer pings) for this long: disconnect
 	Stall         time.Duration // a peer with blocks in flight that delivers nothing for this long is dropped
+	TxRequest     time.Duration // a transaction requested and not delivered for this long is asked of its next announcer
 	DialInterval  time.Duration // connection manager tick
 	DNSInterval   time.Duration
 	SyncGrace     time.Duration // a node that found no peer by then reports synced (first node of a network)
@@ -93,6 +94,7 @@ func DefaultTiming() Timing {
 		PingInterval:  30 * time.Second,
 		IdleTimeout:   90 * time.Second,
 		Stall:         2 * time.Minute,
+		TxRequest:     30 * time.Second,
 		DialInterval:  2 * time.Second,
 		DNSInterval:   30 * time.Second,
 		SyncGrace:     15 * time.Second,
@@ -110,7 +112,7 @@ func (c Config) withDefaults() Config {
 		v   *time.Duration
 		def time.Duration
 	}{{&t.Handshake, d.Handshake}, {&t.PingInterval, d.PingInterval}, {&t.IdleTimeout, d.IdleTimeout},
-		{&t.Stall, d.Stall}, {&t.DialInterval, d.DialInterval}, {&t.DNSInterval, d.DNSInterval},
+		{&t.Stall, d.Stall}, {&t.TxRequest, d.TxRequest}, {&t.DialInterval, d.DialInterval}, {&t.DNSInterval, d.DNSInterval},
 		{&t.SyncGrace, d.SyncGrace}, {&t.BanDuration, d.BanDuration}, {&t.BackoffBase, d.BackoffBase},
 		{&t.BackoffMax, d.BackoffMax}, {&t.ReloadPermits, d.ReloadPermits}} {
 		if *f.v == 0 {

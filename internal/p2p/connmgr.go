@@ -13,8 +13,8 @@ import (
 const dialTimeout = 5 * time.Second
 
 // connectionManager keeps the node connected: it re-resolves the DNS seeds, tops up outbound
-// connections from the peer table (bootstrap peers and gossip land there too), and drops stalled
-// peers. A restarted node finds its previous peers in the table before any seed answers.
+// connections from the peer table (bootstrap peers and gossip land there too), drops stalled
+// peers and passes transaction requests that timed out to other announcers. A restarted node finds its previous peers in the table before any seed answers.
 func (s *Server) connectionManager() {
 	var nextDNS time.Time
 	t := time.NewTicker(s.cfg.Timing.DialInterval)
@@ -27,6 +27,7 @@ func (s *Server) connectionManager() {
 		s.enforceMembership()
 		s.connect()
 		s.sync.checkStalls()
+		sendTxRequests(s.txs.expire(time.Now()))
 		select {
 		case <-s.ctx.Done():
 			return

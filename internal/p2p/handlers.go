@@ -17,9 +17,6 @@ const (
 	invRate  = 5_000
 )
 
-// maxTxRequests caps transactions requested from peers and not yet received.
-const maxTxRequests = 10_000
-
 // onConnected starts the conversation: ask for headers beyond our locator (sync and fork
 // discovery) and, from outbound peers, for addresses.
 func (s *Server) onConnected(p *Peer) {
@@ -51,7 +48,7 @@ func (s *Server) handle(p *Peer, m message.Message) {
 			if it.Type == message.InvBlock {
 				s.sync.notFound(p, it.Hash)
 			} else {
-				s.txs.done(it.Hash)
+				sendTxRequests(s.txs.notFound(p, it.Hash, time.Now()))
 			}
 		}
 	case *message.Block:
@@ -123,6 +120,7 @@ func (s *Server) handleInv(p *Peer, items []message.InvVect) {
 		return
 	}
 	req := &message.GetData{}
+	now := time.Now()
 	for _, it := range items {
 		p.known.add(it.Hash)
 		switch it.Type {
@@ -131,14 +129,19 @@ func (s *Server) handleInv(p *Peer, items []message.InvVect) {
 				req.Items = append(req.Items, it)
 			}
 		case message.InvTx:
-			if s.b.Mempool().Has(it.Hash) || s.txs.len() >= maxTxRequests || !s.txs.start(it.Hash) {
+			if s.b.Mempool().Has(it.Hash) {
 				continue
 			}
 			if _, _, err := s.chain.Tx(it.Hash); err == nil {
-				s.txs.done(it.Hash)
 				continue
 			}
-			req.Items = append(req.Items, it)
+			ask, dropped := s.txs.announced(p, it.Hash, now)
+			if dropped {
+				s.m.dropped.WithLabelValues("tx-announcement").Inc()
+			}
+			if ask {
+				req.Items = append(req.Items, it)
+			}
 		default:
 			p.misbehave(10, "unknown-inv-type")
 			return
@@ -183,7 +186,7 @@ func (s *Server) handleGetData(p *Peer, items []message.InvVect) {
 func (s *Server) handleTx(p *Peer, tx *wire.Tx) {
 	id := tx.ID()
 	p.known.add(id)
-	s.txs.done(id)
+	sendTxRequests(s.txs.received(id, time.Now()))
 	err := s.b.SubmitTx(tx)
 	if err == nil {
 		return
@@ -215,8 +218,12 @@ func blockMisbehaviour(err error) (int32, string) {
 	}
 }
 
-// requests tracks hashes requested from peers so that several announcements of the same item
-// cause one request; entries expire so a peer that never answers delays us only once.
+// requestsPurgeAt is the size above which requests drops its expired entries.
+const requestsPurgeAt = 20_000
+
+// requests tracks block hashes requested from peers after an announcement, so that several
+// announcements of the same block cause one request; entries expire so a peer that never answers
+// delays us only once.
 type requests struct {
 	mu     sync.Mutex
 	ttl    time.Duration
@@ -236,7 +243,7 @@ func (r *requests) start(h wire.Hash) bool {
 		return false
 	}
 	r.byHash[h] = now
-	if len(r.byHash) > 2*maxTxRequests {
+	if len(r.byHash) > requestsPurgeAt {
 		for k, t := range r.byHash {
 			if now.Sub(t) >= r.ttl {
 				delete(r.byHash, k)
@@ -250,10 +257,4 @@ func (r *requests) done(h wire.Hash) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.byHash, h)
-}
-
-func (r *requests) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.byHash)
 }

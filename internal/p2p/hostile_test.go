@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/p2p/message"
 	"github.com/chainnet/chainnet/internal/p2p/p2ptest"
@@ -149,4 +150,45 @@ func badPayloadFrame() []byte {
 	sum := message.Checksum(payload)
 	copy(f[5:9], sum[:])
 	return append(f, payload...)
+}
+
+// TestTxRelaySurvivesInvFlood: a peer announces 10,000 transactions it never delivers, and the
+// id of the next honest transaction before anyone else. Relay from the honest peer goes on: its
+// new transaction is requested at once, and the one the flooder announced first is asked of the
+// honest peer once the flooder's request times out.
+func TestTxRelaySurvivesInvFlood(t *testing.T) {
+	gen := writeGenesis(t)
+	target := startNode(t, gen, "")
+	honest := startNode(t, gen, "")
+	honest.connect(target)
+	waitFor(t, 5*time.Second, "honest peer connected", func() bool { return target.srv.PeerCount() == 1 })
+	flooder, err := dialRaw(t, target, nil, honestVersion(target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flooder.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = flooder.Serve(ctx, nil) }()
+	inv := &message.Inv{}
+	for i := range 10_000 {
+		var h wire.Hash
+		binary.LittleEndian.PutUint64(h[:], uint64(i)+1)
+		inv.Items = append(inv.Items, message.InvVect{Type: message.InvTx, Hash: h})
+	}
+	alice, bob := chaintest.Key(t, 2), chaintest.Key(t, 3)
+	txs := p2ptest.Transfers(target.n.Chain().Params(), alice, bob.AccountAddress(), 2, 0)
+	inv.Items = append(inv.Items, message.InvVect{Type: message.InvTx, Hash: txs[1].ID()})
+	if err := flooder.Send(inv); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := honest.n.SubmitTx(txs[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "honest tx at the target during the flood", func() bool { return target.n.Mempool().Has(txs[0].ID()) })
+	if err := honest.n.SubmitTx(txs[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*fast.TxRequest+2*time.Second, "the tx the flooder announced first", func() bool { return target.n.Mempool().Has(txs[1].ID()) })
 }

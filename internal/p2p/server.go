@@ -34,7 +34,7 @@ type Server struct {
 	cert       tls.Certificate
 	addrs      *addrmgr.Manager
 	sync       *syncManager
-	txs        *requests // transactions requested from peers
+	txs        *txFetcher // transactions announced by peers, and which peer is asked for each
 
 	mu      sync.Mutex
 	peers   map[NodeID]*Peer
@@ -62,7 +62,7 @@ func New(b Backend, cfg Config) (*Server, error) {
 		cfg: cfg, b: b, chain: b.Chain(), log: cfg.Logger.With("component", "p2p"),
 		m: newMetrics(cfg.Registry), self: NodeID(cfg.Key.Public), nonce: rand.Uint64(),
 		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{},
-		txs: newRequests(30 * time.Second),
+		txs: newTxFetcher(cfg.Timing.TxRequest),
 	}
 	s.ownMembership()
 	var err error
@@ -396,6 +396,7 @@ func (s *Server) unregister(p *Peer) {
 	}
 	s.mu.Unlock()
 	s.sync.peerGone(p)
+	sendTxRequests(s.txs.peerGone(p, time.Now()))
 	s.log.Info("peer disconnected", "peer", p.id.Short(), "addr", p.addr, "reason", p.reason())
 }
 

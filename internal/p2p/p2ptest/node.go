@@ -22,6 +22,7 @@ var Fast = p2p.Timing{
 	Handshake: 3 * time.Second, PingInterval: time.Second, IdleTimeout: 10 * time.Second, Stall: 3 * time.Second,
 	DialInterval: 100 * time.Millisecond, DNSInterval: time.Second, SyncGrace: 300 * time.Millisecond,
 	BanDuration: time.Hour, BackoffBase: 100 * time.Millisecond, BackoffMax: time.Second, ReloadPermits: 100 * time.Millisecond,
+	TxRequest: 2 * time.Second,
 }
 
 // Node is a real node (store, chain, mempool, API, P2P over TLS on loopback) run in-process.
