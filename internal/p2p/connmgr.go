@@ -58,19 +58,24 @@ func (s *Server) resolveSeeds() {
 
 // connect dials candidates until the outbound target is met. On a permissioned network a
 // validator dials every validator it knows (validators keep a full mesh); an observer dials
-// validators only, its own organization's first.
+// validators only, its own organization's first. Whatever the table holds, an identity is
+// dialled at one address at a time: mesh dials are bounded by the validators the membership
+// lists, not by what gossip claims about them.
 func (s *Server) connect() {
-	connected := map[string]bool{}
+	busy := map[string]bool{}
 	for _, p := range s.peerList() {
-		connected[p.id.String()] = true
+		busy[p.id.String()] = true
 	}
 	// Every outbound connection stays in s.dialing until it ends: pending dials and live
 	// outbound peers together.
 	s.mu.Lock()
 	need := s.cfg.MaxOutbound - len(s.dialing)
+	for id := range s.dialingIDs {
+		busy[id] = true
+	}
 	s.mu.Unlock()
 	cands := s.addrs.Candidates(1000, func(r addrmgr.Record) bool {
-		if r.NodeID != "" && connected[r.NodeID] {
+		if r.NodeID != "" && busy[r.NodeID] {
 			return false
 		}
 		if s.isDialing(r.Addr) {
@@ -79,17 +84,31 @@ func (s *Server) connect() {
 		return s.dialable(r)
 	})
 	s.preferOwnOrg(cands)
-	for _, c := range cands {
-		if s.meshPeer(c) {
-			s.dial(c)
-			continue
-		}
-		if need <= 0 {
-			continue
-		}
-		need--
+	for _, c := range planDials(cands, need, s.meshPeer, busy) {
 		s.dial(c)
 	}
+}
+
+// planDials picks the candidates to dial, in order: every mesh peer and up to need others, one
+// address per identity (busy lists the identities connected or being dialled, and is updated).
+func planDials(cands []addrmgr.Record, need int, mesh func(addrmgr.Record) bool, busy map[string]bool) []addrmgr.Record {
+	var out []addrmgr.Record
+	for _, c := range cands {
+		if c.NodeID != "" && busy[c.NodeID] {
+			continue
+		}
+		if !mesh(c) {
+			if need <= 0 {
+				continue
+			}
+			need--
+		}
+		if c.NodeID != "" {
+			busy[c.NodeID] = true
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // recordMember resolves a peer-table record's identity (false for records without one).
@@ -143,17 +162,23 @@ func (s *Server) isDialing(addr string) bool {
 // dial connects to r in the background; the address stays marked until the connection ends.
 func (s *Server) dial(r addrmgr.Record) {
 	s.mu.Lock()
-	if s.dialing[r.Addr] || s.ctx.Err() != nil {
+	if s.dialing[r.Addr] || (r.NodeID != "" && s.dialingIDs[r.NodeID]) || s.ctx.Err() != nil {
 		s.mu.Unlock()
 		return
 	}
 	s.dialing[r.Addr] = true
+	if r.NodeID != "" {
+		s.dialingIDs[r.NodeID] = true
+	}
 	s.mu.Unlock()
 	s.addrs.Attempt(r.Addr)
 	s.goRun(func() {
 		defer func() {
 			s.mu.Lock()
 			delete(s.dialing, r.Addr)
+			if r.NodeID != "" {
+				delete(s.dialingIDs, r.NodeID)
+			}
 			s.mu.Unlock()
 		}()
 		d := net.Dialer{Timeout: dialTimeout}

@@ -17,6 +17,10 @@ const (
 	invRate  = 5_000
 )
 
+// addrRate is how many gossiped addresses a second a peer's budget regains (after a burst of
+// message.MaxAddr), as Bitcoin Core's MAX_ADDR_RATE_PER_SECOND.
+const addrRate = 0.1
+
 // onConnected starts the conversation: ask for headers beyond our locator (sync and fork
 // discovery) and, from outbound peers, for addresses.
 func (s *Server) onConnected(p *Peer) {
@@ -88,7 +92,15 @@ func (s *Server) handleGetAddr(p *Peer) {
 	}
 }
 
+// handleAddr learns the addresses a peer shares, as many as its budget allows (Bitcoin Core's
+// rate: a burst of MaxAddr, then addrRate a second); the rest is dropped, not scored. The table
+// takes them in one batch, bounded per source group.
 func (s *Server) handleAddr(p *Peer, m *message.Addr) {
+	now := time.Now()
+	p.addrBudget = min(message.MaxAddr, p.addrBudget+now.Sub(p.addrLast).Seconds()*addrRate)
+	p.addrLast = now
+	learned := make([]addrmgr.Learned, 0, len(m.Peers))
+	dropped := 0
 	for _, pa := range m.Peers {
 		id := NodeID(pa.NodeID)
 		if id == s.self {
@@ -97,7 +109,18 @@ func (s *Server) handleAddr(p *Peer, m *message.Addr) {
 		if _, ok := s.resolve(id); !ok {
 			continue
 		}
-		s.addrs.Add(pa.Addr, id.String(), addrmgr.SourceGossip)
+		if p.addrBudget < 1 {
+			dropped++
+			continue
+		}
+		p.addrBudget--
+		learned = append(learned, addrmgr.Learned{Addr: pa.Addr, NodeID: id.String()})
+	}
+	if dropped > 0 {
+		s.m.dropped.WithLabelValues("addr").Add(float64(dropped))
+	}
+	if len(learned) > 0 {
+		s.addrs.Learn(addrmgr.SourceGossip, p.addr, learned...)
 	}
 }
 

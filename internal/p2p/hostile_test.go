@@ -3,12 +3,17 @@ package p2p_test
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/node"
+	"github.com/chainnet/chainnet/internal/p2p/addrmgr"
 	"github.com/chainnet/chainnet/internal/p2p/message"
 	"github.com/chainnet/chainnet/internal/p2p/p2ptest"
 	"github.com/chainnet/chainnet/internal/wire"
@@ -191,4 +196,67 @@ func TestTxRelaySurvivesInvFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*fast.TxRequest+2*time.Second, "the tx the flooder announced first", func() bool { return target.n.Mempool().Has(txs[1].ID()) })
+}
+
+// TestAddrGossipCannotPoisonTable: a peer gossips the bootstrap peer's address under its own
+// identity, then 3,000 addresses at once. The pin keeps its identity and the peer's budget (1,000
+// addresses, then 0.1 a second) caps what the table takes.
+func TestAddrGossipCannotPoisonTable(t *testing.T) {
+	gen := writeGenesis(t)
+	honest := startNode(t, gen, "")
+	target := startNode(t, gen, "", func(c *node.Config) { c.Bootstrap = []string{honest.addr() + "#" + honest.id()} })
+	waitFor(t, 5*time.Second, "bootstrap peer connected", func() bool { return target.srv.PeerCount() == 1 })
+	p, err := dialRaw(t, target, nil, honestVersion(target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Settle(3 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var own [32]byte
+	copy(own[:], p.Key.Public)
+	if err := p.Send(&message.Addr{Peers: []message.PeerAddr{{NodeID: own, Addr: honest.addr()}}}); err != nil {
+		t.Fatal(err)
+	}
+	for m := range 3 {
+		addr := &message.Addr{}
+		for i := range message.MaxAddr {
+			pa := message.PeerAddr{Addr: fmt.Sprintf("10.%d.%d.%d:9333", m, i/250, i%250)}
+			pa.NodeID[0], pa.NodeID[1], pa.NodeID[2] = byte(m), byte(i), byte(i>>8)
+			addr.Peers = append(addr.Peers, pa)
+		}
+		if err := p.Send(addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Send(&message.Ping{Nonce: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Expect(20*time.Second, func(m message.Message) bool { _, ok := m.(*message.Pong); return ok }); err != nil {
+		t.Fatalf("no pong after the flood: %v", err)
+	}
+	records := map[string]addrmgr.Record{}
+	err = target.n.Store().ForEachPeer(func(key string, raw []byte) error {
+		if strings.HasPrefix(key, "a/") {
+			var r addrmgr.Record
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			records[r.Addr] = r
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := records[honest.addr()]; r.NodeID != honest.id() {
+		t.Errorf("the bootstrap pin now names %.8s", r.NodeID)
+	}
+	if n := len(records); n > message.MaxAddr+1 {
+		t.Errorf("the table took %d records from one peer's burst", n)
+	}
+	if d := metric(t, target, "chainnode_p2p_dropped_total", "what", "addr"); d < 2*message.MaxAddr-10 {
+		t.Errorf("%v addresses counted as dropped", d)
+	}
 }

@@ -53,6 +53,18 @@ func (s *Server) behind() bool {
 	return time.Since(time.Unix(int64(tip.Header.Timestamp), 0)) > s.cfg.Timing.CatchUp
 }
 
+// otherIdentity: the node at a dialled address is not the one the peer table expected there.
+type otherIdentity struct {
+	want string
+	got  NodeID
+}
+
+func (e *otherIdentity) Error() string {
+	return fmt.Sprintf("expected node %.8s, got %s", e.want, e.got.Short())
+}
+
+func (e *otherIdentity) Unwrap() error { return ErrNotAdmitted }
+
 // admit decides, inside the TLS handshake (both ways), whether a key may connect: never
 // ourselves, never a banned key, and on permissioned networks only members, with observers
 // attached to validators only. expectID, when the address came with one, must match.
@@ -61,7 +73,7 @@ func (s *Server) admit(id NodeID, outbound bool, expectID string) error {
 		return errSelf
 	}
 	if expectID != "" && expectID != id.String() {
-		return fmt.Errorf("%w: expected node %.8s, got %s", ErrNotAdmitted, expectID, id.Short())
+		return &otherIdentity{want: expectID, got: id}
 	}
 	if b, banned := s.addrs.Banned(id.String()); banned {
 		return fmt.Errorf("%w: node %s is banned until %s (%s)", ErrNotAdmitted, id.Short(), b.Until.Format("2006-01-02T15:04:05Z07:00"), b.Reason)

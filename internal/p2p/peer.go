@@ -51,9 +51,11 @@ type Peer struct {
 	bestHeight atomic.Uint64
 
 	// Read-loop-only state.
-	invBudget float64
-	invLast   time.Time
-	hs        headerState
+	invBudget  float64
+	invLast    time.Time
+	addrBudget float64 // addresses this peer may still share (see handleAddr)
+	addrLast   time.Time
+	hs         headerState
 	// headersDone is set once the peer answered a getheaders with less than a full batch:
 	// we know its best chain.
 	headersDone atomic.Bool

@@ -38,9 +38,11 @@ type Server struct {
 
 	mu      sync.Mutex
 	peers   map[NodeID]*Peer
-	dialing map[string]bool
-	ln      net.Listener
-	started time.Time
+	dialing map[string]bool // addresses dialled, until the connection ends
+	// dialingIDs are the identities of those addresses, when known.
+	dialingIDs map[string]bool
+	ln         net.Listener
+	started    time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -61,7 +63,7 @@ func New(b Backend, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, b: b, chain: b.Chain(), log: cfg.Logger.With("component", "p2p"),
 		m: newMetrics(cfg.Registry), self: NodeID(cfg.Key.Public), nonce: rand.Uint64(),
-		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{},
+		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{}, dialingIDs: map[string]bool{},
 		txs: newTxFetcher(cfg.Timing.TxRequest),
 	}
 	s.ownMembership()
@@ -195,9 +197,14 @@ func (s *Server) handleConn(raw net.Conn, inbound bool, addr, expectID string) {
 		s.m.refused.WithLabelValues(reason).Inc()
 		s.log.Debug("handshake failed", "addr", addr, "inbound", inbound, "reason", reason, "err", err)
 		if !inbound {
-			if errors.Is(err, errSelf) {
+			var other *otherIdentity
+			switch {
+			case errors.Is(err, errSelf):
 				s.addrs.MarkSelf(addr)
-			} else {
+			case errors.As(err, &other):
+				s.addrs.Observed(addr, other.got.String())
+				s.addrs.Failed(addr)
+			default:
 				s.addrs.Failed(addr)
 			}
 		}
@@ -220,6 +227,8 @@ func refusalReason(err error) string {
 		return re.reason
 	case errors.Is(err, errSelf):
 		return "self"
+	case errors.As(err, new(*otherIdentity)):
+		return "other-identity"
 	case errors.Is(err, ErrNotAdmitted):
 		return "not-admitted"
 	default:
@@ -294,7 +303,7 @@ func (s *Server) handshake(raw net.Conn, inbound bool, addr, expectID string) (*
 	_ = raw.SetDeadline(time.Time{})
 	p := &Peer{s: s, conn: conn, id: id, inbound: inbound, addr: addr, version: *theirs, since: time.Now(),
 		sendq: make(chan message.Message, sendQueueSize), quit: make(chan struct{}), known: newHashSet(knownInvSize),
-		invBudget: invBurst, invLast: time.Now()}
+		invBudget: invBurst, invLast: time.Now(), addrBudget: message.MaxAddr, addrLast: time.Now()}
 	p.bestHeight.Store(theirs.BestHeight)
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p, nil
@@ -346,7 +355,7 @@ func (s *Server) register(p *Peer) bool {
 	if !p.inbound {
 		s.addrs.Good(p.addr, p.id.String())
 	} else if p.version.ListenAddr != "" {
-		s.addrs.Add(p.version.ListenAddr, p.id.String(), addrmgr.SourceInbound)
+		s.addrs.Learn(addrmgr.SourceInbound, p.addr, addrmgr.Learned{Addr: p.version.ListenAddr, NodeID: p.id.String()})
 	}
 	s.log.Info("peer connected", "peer", p.id.Short(), "addr", p.addr, "direction", p.direction(),
 		"height", p.version.BestHeight, "org", p.version.Org)

@@ -148,6 +148,23 @@ func (db *DB) DeletePeer(key string) error {
 	return db.Update(func(t *Tx) error { return t.Delete(BucketPeers, []byte(key)) })
 }
 
+// UpdatePeers stores and deletes peer-table records in one transaction.
+func (db *DB) UpdatePeers(puts map[string][]byte, deletes []string) error {
+	return db.Update(func(t *Tx) error {
+		for k, v := range puts {
+			if err := t.Put(BucketPeers, []byte(k), v); err != nil {
+				return err
+			}
+		}
+		for _, k := range deletes {
+			if err := t.Delete(BucketPeers, []byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // ForEachPeer calls fn for every peer record. record is a copy fn may keep.
 func (db *DB) ForEachPeer(fn func(key string, record []byte) error) error {
 	return db.View(func(t *Tx) error {

@@ -1,6 +1,12 @@
 // Package addrmgr owns the node's peer table: known peer addresses with their identity, history
 // and bans, persisted in the node's store so that a restarted node reconnects from it first, as
 // Bitcoin Core does with its peers database.
+//
+// Addresses from peers (gossip, an inbound peer's claimed listen address) are untrusted: they
+// never replace an identity the table knows, and they are bounded per source group (the network
+// group of the peer that told us) and in all, so that one peer, or many in one network, can fill
+// only its own share. Only the operator (bootstrap peers) and the node at an address itself (a
+// completed handshake there) decide an address's identity.
 package addrmgr
 
 import (
@@ -23,6 +29,9 @@ const (
 	SourceBootstrap Source = "bootstrap"
 	SourceGossip    Source = "gossip"
 	SourceInbound   Source = "inbound"
+	// SourceHandshake: an address we dialled and completed a handshake with, without a record
+	// (it was forgotten meanwhile).
+	SourceHandshake Source = "handshake"
 )
 
 // Record is one row of the peer table.
@@ -36,6 +45,20 @@ type Record struct {
 	Failures    int       `json:"failures"` // consecutive failed dials
 	// Self marks our own address (a DNS seed resolves to every pod, ours included).
 	Self bool `json:"self,omitempty"`
+	// SourceGroup is the network group of the peer that told us of an untrusted address.
+	SourceGroup string `json:"sourceGroup,omitempty"`
+	// Pinned: the operator gave this address's identity (bootstrap host:port#nodeId).
+	Pinned bool `json:"pinned,omitempty"`
+}
+
+// untrusted reports whether the record came from a peer's word, and so counts against the
+// bounds.
+func (r *Record) untrusted() bool { return r.Source == SourceGossip || r.Source == SourceInbound }
+
+// Learned is an address a peer told us of.
+type Learned struct {
+	Addr   string
+	NodeID string // may be empty
 }
 
 // Ban is a banned identity.
@@ -47,10 +70,16 @@ type Ban struct {
 
 // Persister is the part of the store the table needs.
 type Persister interface {
-	PutPeer(key string, record []byte) error
-	DeletePeer(key string) error
+	// UpdatePeers writes and deletes records in one transaction.
+	UpdatePeers(puts map[string][]byte, deletes []string) error
 	ForEachPeer(fn func(key string, record []byte) error) error
 }
+
+// Bounds of untrusted addresses.
+const (
+	DefaultMaxUntrusted      = 2048
+	DefaultMaxPerSourceGroup = 256
+)
 
 // Config tunes the table.
 type Config struct {
@@ -61,8 +90,11 @@ type Config struct {
 	// ForgetAfter is forgotten.
 	MaxFailures int
 	ForgetAfter time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// MaxUntrusted bounds the addresses learned from peers, MaxPerSourceGroup those learned from
+	// one source group.
+	MaxUntrusted, MaxPerSourceGroup int
+	Now                             func() time.Time
+	Logger                          *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -78,6 +110,12 @@ func (c Config) withDefaults() Config {
 	if c.ForgetAfter == 0 {
 		c.ForgetAfter = 7 * 24 * time.Hour
 	}
+	if c.MaxUntrusted == 0 {
+		c.MaxUntrusted = DefaultMaxUntrusted
+	}
+	if c.MaxPerSourceGroup == 0 {
+		c.MaxPerSourceGroup = DefaultMaxPerSourceGroup
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -87,13 +125,22 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Manager is the peer table. It is safe for concurrent use.
+// Manager is the peer table. It is safe for concurrent use. Changes are made under mu and
+// written to the store after it is released, a batch at a time (flush).
 type Manager struct {
 	cfg   Config
 	db    Persister
 	mu    sync.Mutex
 	addrs map[string]*Record
 	bans  map[string]Ban
+	// untrusted counts untrusted records per source group; their sum is nUntrusted.
+	untrusted  map[string]int
+	nUntrusted int
+	// dirty holds the store keys changed since the last flush (a key whose record is gone is
+	// deleted).
+	dirty map[string]bool
+	// flushMu orders flushes, so that the last one written holds the newest state.
+	flushMu sync.Mutex
 }
 
 const (
@@ -103,7 +150,8 @@ const (
 
 // New loads the table from db.
 func New(db Persister, cfg Config) (*Manager, error) {
-	m := &Manager{cfg: cfg.withDefaults(), db: db, addrs: map[string]*Record{}, bans: map[string]Ban{}}
+	m := &Manager{cfg: cfg.withDefaults(), db: db, addrs: map[string]*Record{}, bans: map[string]Ban{},
+		untrusted: map[string]int{}, dirty: map[string]bool{}}
 	err := db.ForEachPeer(func(key string, raw []byte) error {
 		switch {
 		case strings.HasPrefix(key, addrPrefix):
@@ -113,6 +161,10 @@ func New(db Persister, cfg Config) (*Manager, error) {
 				return nil
 			}
 			m.addrs[r.Addr] = &r
+			if r.untrusted() {
+				m.untrusted[r.SourceGroup]++
+				m.nUntrusted++
+			}
 		case strings.HasPrefix(key, banPrefix):
 			var b Ban
 			if err := json.Unmarshal(raw, &b); err == nil {
@@ -145,25 +197,137 @@ func (m *Manager) Get(addr string) (Record, bool) {
 	return *r, true
 }
 
-// Add learns an address (nodeID may be empty). Known addresses keep their history; a nodeID
-// learned later fills in.
+// Add records an address from a trusted source: a bootstrap peer, whose identity when given is
+// the operator's word (it replaces what the table knew and stays pinned), or a DNS seed (no
+// identity). A trusted source takes an address known from gossip out of the untrusted bounds.
+// Gossip and inbound addresses go through Learn.
 func (m *Manager) Add(addr, nodeID string, src Source) {
+	if src == SourceGossip || src == SourceInbound {
+		m.Learn(src, "", Learned{Addr: addr, NodeID: nodeID})
+		return
+	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return
 	}
+	pin := src == SourceBootstrap && nodeID != ""
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.addrs[addr]
 	if !ok {
 		r = &Record{Addr: addr, Source: src}
 		m.addrs[addr] = r
-	} else if r.NodeID == nodeID || nodeID == "" {
-		return
+	} else if r.untrusted() {
+		m.untrustLocked(r)
+		r.Source, r.SourceGroup = src, ""
 	}
-	if nodeID != "" {
+	if pin || (r.NodeID == "" && nodeID != "") {
 		r.NodeID = nodeID
 	}
-	m.saveLocked(r)
+	if pin {
+		r.Pinned = true
+	}
+	m.markLocked(addr)
+	m.mu.Unlock()
+	m.flush()
+}
+
+// Learn records addresses a peer told us of (src: gossip, or an inbound peer's listen address),
+// from is the peer's address. Known addresses are unchanged, except that an identity fills in a
+// record without one. New ones count against the bounds of from's network group and of all
+// untrusted addresses: when one is full, an address of the fullest group that never completed a
+// handshake makes room, else the address is ignored. It returns how many addresses were taken.
+func (m *Manager) Learn(src Source, from string, learned ...Learned) int {
+	group := Group(from)
+	taken := 0
+	m.mu.Lock()
+	for _, l := range learned {
+		if _, _, err := net.SplitHostPort(l.Addr); err != nil {
+			continue
+		}
+		if r, ok := m.addrs[l.Addr]; ok {
+			if r.NodeID == "" && l.NodeID != "" {
+				r.NodeID = l.NodeID
+				m.markLocked(l.Addr)
+				taken++
+			}
+			continue
+		}
+		if !m.makeRoomLocked(group) {
+			continue
+		}
+		m.addrs[l.Addr] = &Record{Addr: l.Addr, NodeID: l.NodeID, Source: src, SourceGroup: group}
+		m.untrusted[group]++
+		m.nUntrusted++
+		m.markLocked(l.Addr)
+		taken++
+	}
+	m.mu.Unlock()
+	m.flush()
+	return taken
+}
+
+// makeRoomLocked makes room for one more untrusted address from group, evicting an address that
+// never completed a handshake from group when it is full, or from the fullest group that has one
+// when all untrusted addresses together are. It reports whether there is room.
+func (m *Manager) makeRoomLocked(group string) bool {
+	switch {
+	case m.untrusted[group] >= m.cfg.MaxPerSourceGroup:
+		return m.evictLocked(func(g string) bool { return g == group })
+	case m.nUntrusted >= m.cfg.MaxUntrusted:
+		return m.evictLocked(nil)
+	}
+	return true
+}
+
+// evictLocked forgets one untrusted address that never completed a handshake, of a group in
+// (any group when nil), taking it from the group with the most addresses (map order picks among
+// equals).
+func (m *Manager) evictLocked(in func(group string) bool) bool {
+	victim, most := "", 0
+	for addr, r := range m.addrs {
+		if !r.untrusted() || r.Successes > 0 || (in != nil && !in(r.SourceGroup)) {
+			continue
+		}
+		if n := m.untrusted[r.SourceGroup]; n > most {
+			victim, most = addr, n
+		}
+	}
+	if victim == "" {
+		return false
+	}
+	m.removeLocked(victim)
+	return true
+}
+
+func (m *Manager) removeLocked(addr string) {
+	r, ok := m.addrs[addr]
+	if !ok {
+		return
+	}
+	if r.untrusted() {
+		m.untrustLocked(r)
+	}
+	delete(m.addrs, addr)
+	m.markLocked(addr)
+}
+
+func (m *Manager) untrustLocked(r *Record) {
+	m.untrusted[r.SourceGroup]--
+	if m.untrusted[r.SourceGroup] <= 0 {
+		delete(m.untrusted, r.SourceGroup)
+	}
+	m.nUntrusted--
+}
+
+// Observed records that a dial of addr reached nodeID, not the identity the table expected:
+// the node there proved its key, so the record takes it (a rotated key, a reused address, an
+// identity gossip filled in wrongly) — unless the operator pinned the address's identity, which
+// only the operator changes.
+func (m *Manager) Observed(addr, nodeID string) {
+	m.update(addr, func(r *Record) {
+		if !r.Pinned {
+			r.NodeID = nodeID
+		}
+	})
 }
 
 // Attempt records a dial of addr.
@@ -175,34 +339,31 @@ func (m *Manager) Attempt(addr string) {
 // ForgetAfter are forgotten (bootstrap addresses never: the operator wrote them).
 func (m *Manager) Failed(addr string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.addrs[addr]
-	if !ok {
-		return
-	}
-	r.Failures++
-	if r.Source != SourceBootstrap && r.Failures >= m.cfg.MaxFailures && m.cfg.Now().Sub(r.LastSeen) > m.cfg.ForgetAfter {
-		delete(m.addrs, addr)
-		if err := m.db.DeletePeer(addrPrefix + addr); err != nil {
-			m.cfg.Logger.Warn("delete peer record", "addr", addr, "err", err)
+	if r, ok := m.addrs[addr]; ok {
+		r.Failures++
+		if r.Source != SourceBootstrap && r.Failures >= m.cfg.MaxFailures && m.cfg.Now().Sub(r.LastSeen) > m.cfg.ForgetAfter {
+			m.removeLocked(addr)
+		} else {
+			m.markLocked(addr)
 		}
-		return
 	}
-	m.saveLocked(r)
+	m.mu.Unlock()
+	m.flush()
 }
 
-// Good records a completed handshake with nodeID at addr.
+// Good records a completed handshake with nodeID at addr, which we dialled.
 func (m *Manager) Good(addr, nodeID string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.addrs[addr]
 	if !ok {
-		r = &Record{Addr: addr, Source: SourceInbound}
+		r = &Record{Addr: addr, Source: SourceHandshake}
 		m.addrs[addr] = r
 	}
 	r.NodeID, r.LastSeen, r.Failures = nodeID, m.cfg.Now(), 0
 	r.Successes++
-	m.saveLocked(r)
+	m.markLocked(addr)
+	m.mu.Unlock()
+	m.flush()
 }
 
 // MarkSelf records that addr is ours; it is never dialled again.
@@ -212,46 +373,76 @@ func (m *Manager) MarkSelf(addr string) {
 
 func (m *Manager) update(addr string, fn func(*Record)) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if r, ok := m.addrs[addr]; ok {
 		fn(r)
-		m.saveLocked(r)
+		m.markLocked(addr)
 	}
+	m.mu.Unlock()
+	m.flush()
 }
 
-func (m *Manager) saveLocked(r *Record) {
-	b, _ := json.Marshal(r)
-	if err := m.db.PutPeer(addrPrefix+r.Addr, b); err != nil {
-		m.cfg.Logger.Warn("persist peer record", "addr", r.Addr, "err", err)
+func (m *Manager) markLocked(addr string) { m.dirty[addrPrefix+addr] = true }
+
+// flush writes the records changed since the last flush in one store transaction, outside mu so
+// that lookups never wait for an fsync.
+func (m *Manager) flush() {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	m.mu.Lock()
+	if len(m.dirty) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	puts := map[string][]byte{}
+	var deletes []string
+	for key := range m.dirty {
+		switch {
+		case strings.HasPrefix(key, addrPrefix):
+			if r, ok := m.addrs[strings.TrimPrefix(key, addrPrefix)]; ok {
+				puts[key], _ = json.Marshal(r)
+				continue
+			}
+		case strings.HasPrefix(key, banPrefix):
+			if b, ok := m.bans[strings.TrimPrefix(key, banPrefix)]; ok {
+				puts[key], _ = json.Marshal(b)
+				continue
+			}
+		}
+		deletes = append(deletes, key)
+	}
+	clear(m.dirty)
+	m.mu.Unlock()
+	if err := m.db.UpdatePeers(puts, deletes); err != nil {
+		m.cfg.Logger.Warn("persist peer table", "records", len(puts), "deleted", len(deletes), "err", err)
 	}
 }
 
 // Ban bans nodeID until now+d.
 func (m *Manager) Ban(nodeID string, d time.Duration, reason string) {
-	b := Ban{NodeID: nodeID, Until: m.cfg.Now().Add(d), Reason: reason}
 	m.mu.Lock()
-	m.bans[nodeID] = b
+	m.bans[nodeID] = Ban{NodeID: nodeID, Until: m.cfg.Now().Add(d), Reason: reason}
+	m.dirty[banPrefix+nodeID] = true
 	m.mu.Unlock()
-	raw, _ := json.Marshal(b)
-	if err := m.db.PutPeer(banPrefix+nodeID, raw); err != nil {
-		m.cfg.Logger.Warn("persist ban", "node_id", nodeID, "err", err)
-	}
+	m.flush()
 }
 
 // Banned reports whether nodeID is banned now.
 func (m *Manager) Banned(nodeID string) (Ban, bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	b, ok := m.bans[nodeID]
 	if !ok {
+		m.mu.Unlock()
 		return Ban{}, false
 	}
-	if !m.cfg.Now().Before(b.Until) {
-		delete(m.bans, nodeID)
-		_ = m.db.DeletePeer(banPrefix + nodeID)
-		return Ban{}, false
+	if m.cfg.Now().Before(b.Until) {
+		m.mu.Unlock()
+		return b, true
 	}
-	return b, true
+	delete(m.bans, nodeID)
+	m.dirty[banPrefix+nodeID] = true
+	m.mu.Unlock()
+	m.flush()
+	return Ban{}, false
 }
 
 // Bans returns the bans in force.
