@@ -155,7 +155,7 @@ func (s *Server) handleInv(p *Peer, items []message.InvVect) {
 			if s.b.Mempool().Has(it.Hash) {
 				continue
 			}
-			if _, _, err := s.chain.Tx(it.Hash); err == nil {
+			if s.chain.HasTx(it.Hash) {
 				continue
 			}
 			ask, dropped := s.txs.announced(p, it.Hash, now)
@@ -175,20 +175,37 @@ func (s *Server) handleInv(p *Peer, items []message.InvVect) {
 	}
 }
 
-// handleGetData serves blocks and transactions we have; the rest is notfound.
+// maxGetDataItems caps the objects one getdata may ask for: an honest peer asks at once for at
+// most its block download window and its transaction requests in flight.
+const maxGetDataItems = 1_000
+
+// handleGetData serves blocks and transactions we have; the rest is notfound. Blocks go out as
+// stored, one at a time, each once the peer's queue has room (maxQueuedBlockBytes): a peer that
+// asks for much and reads little holds up its own requests, and the loop ends when it leaves.
 func (s *Server) handleGetData(p *Peer, items []message.InvVect) {
+	if len(items) > maxGetDataItems {
+		p.misbehave(20, "getdata-oversized")
+		s.m.dropped.WithLabelValues("getdata-item").Add(float64(len(items) - maxGetDataItems))
+		items = items[:maxGetDataItems]
+	}
 	missing := &message.NotFound{}
 	for _, it := range items {
 		switch it.Type {
 		case message.InvBlock:
-			b, err := s.chain.BlockByHash(it.Hash)
+			if !p.waitSendRoom() {
+				return
+			}
+			raw, err := s.chain.BlockBytes(it.Hash)
 			if err != nil {
 				missing.Items = append(missing.Items, it)
 				continue
 			}
 			p.known.add(it.Hash)
-			p.send(&message.Block{Block: b})
+			p.sendBlock(raw)
 		case message.InvTx:
+			if p.closed() {
+				return
+			}
 			tx, ok := s.b.Mempool().Get(it.Hash)
 			if !ok {
 				missing.Items = append(missing.Items, it)

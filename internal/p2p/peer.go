@@ -23,6 +23,9 @@ const (
 	sendQueueSize = 1024
 	knownInvSize  = 20_000
 	writeTimeout  = 30 * time.Second
+	// maxQueuedBlockBytes bounds the block bytes waiting in a peer's send queue: a peer that asks
+	// for more than it reads makes its own requests wait, not our memory grow.
+	maxQueuedBlockBytes = 4 << 20
 )
 
 // Peer is one connected, handshaken peer.
@@ -35,10 +38,14 @@ type Peer struct {
 	version message.Version
 	since   time.Time
 
-	sendq     chan message.Message
-	quit      chan struct{}
-	closeOnce sync.Once
-	closeWhy  atomic.Value // string
+	sendq chan message.Message
+	quit  chan struct{}
+	// queuedBytes counts the block bytes in sendq; drained is signalled when the write loop has
+	// sent one.
+	queuedBytes atomic.Int64
+	drained     chan struct{}
+	closeOnce   sync.Once
+	closeWhy    atomic.Value // string
 
 	known    *hashSet
 	score    atomic.Int32
@@ -100,6 +107,33 @@ func (p *Peer) send(m message.Message) {
 	}
 }
 
+// sendBlock queues a block's encoding, counting its bytes against the peer's queue bound.
+func (p *Peer) sendBlock(raw []byte) {
+	p.queuedBytes.Add(int64(len(raw)))
+	p.send(&message.EncodedBlock{Raw: raw})
+}
+
+// waitSendRoom waits until the peer's queued block bytes are below maxQueuedBlockBytes. It
+// returns false if the peer is gone, or drained nothing for writeTimeout (it is then dropped).
+func (p *Peer) waitSendRoom() bool {
+	if p.queuedBytes.Load() < maxQueuedBlockBytes {
+		return !p.closed()
+	}
+	timer := time.NewTimer(writeTimeout)
+	defer timer.Stop()
+	for p.queuedBytes.Load() >= maxQueuedBlockBytes {
+		select {
+		case <-p.drained:
+		case <-p.quit:
+			return false
+		case <-timer.C:
+			p.disconnect("send stalled: the peer reads nothing")
+			return false
+		}
+	}
+	return !p.closed()
+}
+
 // disconnect closes the connection once; the read loop then unregisters the peer.
 func (p *Peer) disconnect(why string) {
 	p.closeOnce.Do(func() {
@@ -137,6 +171,13 @@ func (p *Peer) writeLoop() {
 			if err != nil {
 				p.disconnect(fmt.Sprintf("write: %v", err))
 				return
+			}
+			if eb, ok := m.(*message.EncodedBlock); ok {
+				p.queuedBytes.Add(-int64(len(eb.Raw)))
+				select {
+				case p.drained <- struct{}{}:
+				default:
+				}
 			}
 			t := m.Type().String()
 			p.s.m.messages.WithLabelValues("out", t).Inc()

@@ -302,7 +302,7 @@ func (s *Server) handshake(raw net.Conn, inbound bool, addr, expectID string) (*
 	}
 	_ = raw.SetDeadline(time.Time{})
 	p := &Peer{s: s, conn: conn, id: id, inbound: inbound, addr: addr, version: *theirs, since: time.Now(),
-		sendq: make(chan message.Message, sendQueueSize), quit: make(chan struct{}), known: newHashSet(knownInvSize),
+		sendq: make(chan message.Message, sendQueueSize), quit: make(chan struct{}), drained: make(chan struct{}, 1), known: newHashSet(knownInvSize),
 		invBudget: invBurst, invLast: time.Now(), addrBudget: message.MaxAddr, addrLast: time.Now()}
 	p.bestHeight.Store(theirs.BestHeight)
 	p.lastRecv.Store(time.Now().UnixNano())

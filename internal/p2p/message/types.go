@@ -170,6 +170,14 @@ func (m *Block) decode(r *wire.Reader) {
 	m.Block = b
 }
 
+// EncodedBlock is a block message made of a block's canonical encoding as stored, so that a node
+// serves blocks without decoding them. It is only ever sent: Read returns a Block.
+type EncodedBlock struct{ Raw []byte }
+
+func (*EncodedBlock) Type() Type              { return TypeBlock }
+func (m *EncodedBlock) encode(w *wire.Writer) { w.Bytes(m.Raw) }
+func (m *EncodedBlock) decode(r *wire.Reader) { m.Raw = r.Take(r.Remaining()) }
+
 // Tx carries a transaction.
 type Tx struct{ Tx *wire.Tx }
 
