@@ -85,22 +85,32 @@ func (c *Chain) checkHeaderSanity(h *wire.Header) error {
 }
 
 // HeaderTracker validates a peer's header chain across several headers messages (headers-first
-// sync): each batch must continue the previous one or start from a stored block. It holds the
-// validated headers as detached index nodes, never in the chain's index, so a low-work header
-// chain costs us only memory until the caller drops the tracker.
+// sync): each batch must continue the previous one or start from a stored block. The validated
+// headers are detached index nodes, never in the chain's index. The tracker keeps only the last
+// trackerContext of them linked (what the next header's retarget and median-time-past checks
+// read), so a long header chain that never beats ours costs a fixed amount of memory, not one
+// node per header: the caller keeps what it needs of the rest (the hashes to download).
 type HeaderTracker struct {
-	c     *Chain
-	nodes map[wire.Hash]*blockNode
-	last  *blockNode
+	c    *Chain
+	last *blockNode
+	// added counts the headers validated so far.
+	added int
 }
 
 // NewHeaderTracker returns an empty tracker.
 func (c *Chain) NewHeaderTracker() *HeaderTracker {
-	return &HeaderTracker{c: c, nodes: map[wire.Hash]*blockNode{}}
+	return &HeaderTracker{c: c}
+}
+
+// trackerContext is how many detached headers a tracker keeps linked behind its last one: the
+// retarget window (and the block before it) plus the median-time-past span, with room to spare.
+func (c *Chain) trackerContext() int {
+	return 2 * (int(c.params.DifficultyWindow) + 1 + medianTimeSpan)
 }
 
 // Add validates headers (PoW, retarget, timestamps, linkage) and returns the cumulative work at
-// the last one.
+// the last one. The first header must follow the tracker's last one, one of the few before it,
+// or a stored block.
 func (t *HeaderTracker) Add(headers []wire.Header) (*big.Int, error) {
 	if len(headers) == 0 {
 		if t.last == nil {
@@ -111,11 +121,9 @@ func (t *HeaderTracker) Add(headers []wire.Header) (*big.Int, error) {
 	c := t.c
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	prev, ok := t.nodes[headers[0].PrevHash]
-	if !ok {
-		if prev, ok = c.index[headers[0].PrevHash]; !ok {
-			return nil, fmt.Errorf("header %s: %w", headers[0].Hash(), ErrUnknownParent)
-		}
+	prev := t.findLocked(headers[0].PrevHash)
+	if prev == nil {
+		return nil, fmt.Errorf("header %s: %w", headers[0].Hash(), ErrUnknownParent)
 	}
 	for i := range headers {
 		h := &headers[i]
@@ -136,12 +144,34 @@ func (t *HeaderTracker) Add(headers []wire.Header) (*big.Int, error) {
 			prev = known
 			continue
 		}
-		n := newNode(*h, prev)
-		t.nodes[hash] = n
-		prev = n
+		prev = newNode(*h, prev)
+		t.added++
 	}
 	t.last = prev
+	t.pruneLocked()
 	return new(big.Int).Set(prev.work), nil
+}
+
+// findLocked returns the tracked or stored node with hash h, or nil.
+func (t *HeaderTracker) findLocked(h wire.Hash) *blockNode {
+	for n, i := t.last, 0; n != nil && i <= t.c.trackerContext(); n, i = n.parent, i+1 {
+		if n.hash == h {
+			return n
+		}
+	}
+	return t.c.index[h]
+}
+
+// pruneLocked unlinks detached nodes deeper than the context the next header needs, so that the
+// garbage collector takes them.
+func (t *HeaderTracker) pruneLocked() {
+	n := t.last
+	for i := 0; n != nil && i < t.c.trackerContext(); i++ {
+		n = n.parent
+	}
+	if n != nil && n.parent != nil && t.c.index[n.parent.hash] != n.parent {
+		n.parent = nil
+	}
 }
 
 // Height returns the height of the last validated header.
@@ -152,17 +182,18 @@ func (t *HeaderTracker) Height() uint64 {
 	return t.last.height
 }
 
-// NextBitsAfter returns the bits a header following parent must carry: parent is a header the
-// tracker holds or a stored block. Tools that build header chains (tests' hostile peers) use it to
-// follow the retarget rule without storing blocks.
+// Added returns the number of new headers validated so far (headers of stored blocks excluded).
+func (t *HeaderTracker) Added() int { return t.added }
+
+// NextBitsAfter returns the bits a header following parent must carry: parent is the tracker's
+// last header, one shortly before it, or a stored block. Tools that build header chains (tests'
+// hostile peers) use it to follow the retarget rule without storing blocks.
 func (t *HeaderTracker) NextBitsAfter(parent wire.Hash) (uint32, error) {
 	t.c.mu.RLock()
 	defer t.c.mu.RUnlock()
-	n, ok := t.nodes[parent]
-	if !ok {
-		if n, ok = t.c.index[parent]; !ok {
-			return 0, fmt.Errorf("block %s: %w", parent, ErrNotFound)
-		}
+	n := t.findLocked(parent)
+	if n == nil {
+		return 0, fmt.Errorf("block %s: %w", parent, ErrNotFound)
 	}
 	return t.c.nextBitsAfter(n), nil
 }

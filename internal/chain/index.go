@@ -43,12 +43,14 @@ func newNode(h wire.Header, parent *blockNode) *blockNode {
 	return n
 }
 
+// medianTimeSpan is how many blocks medianTimePast reads.
+const medianTimeSpan = 11
+
 // medianTimePast is the median timestamp of the last 11 blocks ending at n. A child's timestamp
 // must exceed it: a single miner's clock cannot drag time backwards.
 func (n *blockNode) medianTimePast() uint64 {
-	const span = 11
-	times := make([]uint64, 0, span)
-	for it := n; it != nil && len(times) < span; it = it.parent {
+	times := make([]uint64, 0, medianTimeSpan)
+	for it := n; it != nil && len(times) < medianTimeSpan; it = it.parent {
 		times = append(times, it.header.Timestamp)
 	}
 	slices.Sort(times)

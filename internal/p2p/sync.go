@@ -3,6 +3,7 @@ package p2p
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chain"
@@ -16,9 +17,13 @@ const (
 	maxInFlightPerPeer = 16
 	maxInFlight        = 128
 	downloadWindow     = 1024
-	// maxPendingHeaders bounds a peer's validated header chain that does not (yet) beat ours.
-	maxPendingHeaders = 200_000
 )
+
+// pendingLimits bound the validated headers of chains not (yet) worth downloading, per peer and
+// over all peers: the header tracker keeps only the context the next header needs, and each
+// pending header costs its hash and height (40 bytes), so 400,000 in all is 16 MB. A variable so
+// that tests can lower it.
+var pendingLimits = struct{ perPeer, total int }{perPeer: 100_000, total: 400_000}
 
 type queuedHeader struct {
 	hash   wire.Hash
@@ -47,6 +52,8 @@ type syncManager struct {
 	inflight  map[*Peer]int
 	announced *requests // blocks requested after an inv, outside the queue
 	procMu    sync.Mutex
+	// pendingTotal counts the pending headers of every peer.
+	pendingTotal atomic.Int64
 }
 
 func newSyncManager(s *Server) *syncManager {
@@ -62,6 +69,20 @@ type headerState struct {
 	asked   time.Time
 	// outstanding counts getheaders sent and not yet answered.
 	outstanding int
+	// retryAt, when set, is when to ask again for headers the peer sent too early for our clock.
+	retryAt time.Time
+}
+
+// setPendingLocked replaces p's pending headers, keeping the total (p.hs.mu held).
+func (sm *syncManager) setPendingLocked(p *Peer, pending []queuedHeader) {
+	sm.pendingTotal.Add(int64(len(pending) - len(p.hs.pending)))
+	p.hs.pending = pending
+}
+
+// abandonHeadersLocked ends p's header exchange and drops what it brought (p.hs.mu held).
+func (sm *syncManager) abandonHeadersLocked(p *Peer) {
+	p.hs.tracker = nil
+	sm.setPendingLocked(p, nil)
 }
 
 // startHeaders asks p for headers after our best chain's locator, unless an exchange with p is
@@ -73,8 +94,9 @@ func (sm *syncManager) startHeaders(p *Peer) {
 		return
 	}
 	p.hs.tracker = sm.s.chain.NewHeaderTracker()
-	p.hs.pending = nil
+	sm.setPendingLocked(p, nil)
 	p.hs.asked = time.Now()
+	p.hs.retryAt = time.Time{}
 	p.hs.outstanding++
 	p.hs.mu.Unlock()
 	p.headersDone.Store(false)
@@ -101,12 +123,18 @@ func (sm *syncManager) onHeaders(p *Peer, headers []wire.Header) {
 	}
 	work, err := p.hs.tracker.Add(headers)
 	if err != nil {
-		if errors.Is(err, chain.ErrUnknownParent) || errors.Is(err, chain.ErrNotContiguous) {
+		sm.abandonHeadersLocked(p)
+		switch {
+		case chain.RuleOf(err) == chain.RuleTimeTooNew:
+			// The peer's clock or ours: no offence. Its chain is judged again once time may
+			// have caught up.
+			p.hs.retryAt = time.Now().Add(sm.s.cfg.Timing.Stall)
+			p.headersDone.Store(true)
+		case errors.Is(err, chain.ErrUnknownParent) || errors.Is(err, chain.ErrNotContiguous):
 			p.misbehave(20, "unconnected-headers")
-		} else {
+		default:
 			p.misbehave(BanThreshold, "invalid-headers")
 		}
-		p.hs.tracker = nil
 		return
 	}
 	last := p.hs.tracker.Height()
@@ -114,19 +142,30 @@ func (sm *syncManager) onHeaders(p *Peer, headers []wire.Header) {
 		p.bestHeight.Store(last)
 	}
 	first := last - uint64(len(headers)) + 1
+	pending := p.hs.pending
 	for i := range headers {
 		h := headers[i].Hash()
 		if !sm.s.chain.HaveBlock(h) {
-			p.hs.pending = append(p.hs.pending, queuedHeader{hash: h, height: first + uint64(i)})
+			pending = append(pending, queuedHeader{hash: h, height: first + uint64(i)})
 		}
 	}
-	if sm.s.chain.WorthDownloading(work) {
+	sm.setPendingLocked(p, pending)
+	switch {
+	case sm.s.chain.WorthDownloading(work):
 		sm.enqueue(p.hs.pending)
-		p.hs.pending = nil
+		sm.setPendingLocked(p, nil)
 		sm.s.m.headersBest.Set(float64(last))
-	} else if len(p.hs.pending) > maxPendingHeaders {
-		p.misbehave(50, "low-work-headers")
-		p.hs.pending = nil
+	case len(p.hs.pending) > pendingLimits.perPeer:
+		// A chain this long that is still not worth downloading: stop taking it.
+		p.misbehave(20, "low-work-headers")
+		sm.finishHeaders(p)
+		return
+	case sm.pendingTotal.Load() > int64(pendingLimits.total):
+		// Not this peer's fault alone: drop its exchange unscored; it is asked again when it
+		// announces a block we lack.
+		sm.s.m.dropped.WithLabelValues("headers").Add(float64(len(p.hs.pending)))
+		sm.finishHeaders(p)
+		return
 	}
 	if len(headers) == message.MaxHeaders {
 		p.send(&message.GetHeaders{Locator: []wire.Hash{headers[len(headers)-1].Hash()}})
@@ -139,7 +178,7 @@ func (sm *syncManager) onHeaders(p *Peer, headers []wire.Header) {
 
 // finishHeaders: p has sent its whole chain. Headers that never beat our work are dropped.
 func (sm *syncManager) finishHeaders(p *Peer) {
-	p.hs.tracker, p.hs.pending = nil, nil
+	sm.abandonHeadersLocked(p)
 	p.headersDone.Store(true)
 }
 
@@ -329,6 +368,9 @@ func (sm *syncManager) peerGone(p *Peer) {
 	delete(sm.inflight, p)
 	// Drop queued blocks no connected peer can serve any more.
 	sm.mu.Unlock()
+	p.hs.mu.Lock()
+	sm.abandonHeadersLocked(p)
+	p.hs.mu.Unlock()
 	sm.pruneUnservable()
 	sm.schedule()
 }
@@ -374,12 +416,19 @@ func (sm *syncManager) checkStalls() {
 		}
 	}
 	sm.mu.Unlock()
+	var retry []*Peer
 	for _, p := range sm.s.peerList() {
 		p.hs.mu.Lock()
 		if p.hs.tracker != nil && now.Sub(p.hs.asked) > limit {
 			stalled[p] = "stalled: headers not delivered"
 		}
+		if p.hs.tracker == nil && !p.hs.retryAt.IsZero() && now.After(p.hs.retryAt) {
+			retry = append(retry, p)
+		}
 		p.hs.mu.Unlock()
+	}
+	for _, p := range retry {
+		sm.startHeaders(p)
 	}
 	for p, why := range stalled {
 		sm.s.log.Warn("dropping stalled peer", "peer", p.id.Short(), "reason", why)

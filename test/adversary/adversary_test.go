@@ -11,6 +11,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -18,9 +20,11 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chaintest"
+	"github.com/chainnet/chainnet/internal/genesis"
 	"github.com/chainnet/chainnet/internal/node"
 	"github.com/chainnet/chainnet/internal/p2p/message"
 	"github.com/chainnet/chainnet/internal/p2p/p2ptest"
+	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
 )
 
@@ -387,4 +391,111 @@ func TestAddrPoisoning(t *testing.T) {
 		figure(t, "target reconnected to the restarted bootstrap peer after", "never (waited 10s)")
 		t.Error("the target did not reconnect to its bootstrap peer: its identity was overwritten by gossip")
 	}
+}
+
+// TestLowWorkFlood (item 3): a peer sends 300 valid blocks that fork at genesis (each far less
+// work than the tip) without being asked, and another answers the node's getheaders with a long
+// valid header chain that never reaches the tip's work. Nothing of it may be kept for good, and
+// the memory it takes stays bounded.
+func TestLowWorkFlood(t *testing.T) {
+	gen := p2ptest.WriteGenesis(t, func(f *genesis.File) { f.Consensus.InitialDifficulty = 8192 })
+	target, honest := pair(t, gen)
+	for range 40 {
+		target.Mine()
+	}
+	p2ptest.WaitFor(t, 10*time.Second, "honest node synced", func() bool { return honest.Tip() == target.Tip() })
+	genesisHash := target.Params().GenesisHash
+	dbPath := filepath.Join(target.Dir, store.FileName)
+
+	// Side-chain blocks nobody asked for.
+	side := p2ptest.SideBlocks(t, target.N.Chain(), genesisHash, 300)
+	sizeBefore := fileSize(t, dbPath)
+	flooder := dial(t, target, 1)
+	for _, b := range side {
+		if err := flooder.Send(&message.Block{Block: b}); err != nil {
+			break
+		}
+	}
+	_, _ = roundTrip(t, flooder, 30*time.Second)
+	stored := 0
+	for _, b := range side {
+		if target.N.Chain().HaveBlock(b.Hash()) {
+			stored++
+		}
+	}
+	figure(t, "unrequested low-work blocks kept", fmt.Sprintf("%d of %d", stored, len(side)))
+	figure(t, "store growth", p2ptest.MiB(fileSize(t, dbPath)-sizeBefore))
+	if stored > 0 {
+		t.Errorf("%d unrequested low-work side-chain blocks were kept", stored)
+	}
+
+	// A long header chain below the tip's work.
+	headers, err := p2ptest.HeaderChain(target.N.Chain(), genesisHash, 150_000, 60, target.N.Chain().Tip().TotalWork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	figure(t, "low-work headers offered", len(headers))
+	base := p2ptest.HeapInUse()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent atomic.Int64
+	const midway = 60_000
+	var midHeld int64
+	batches := make(chan struct{}, 1)
+	peer, err := p2ptest.DialTLSFrom(ctx, attacker(2), loopbackAddr(target), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := peer.Handshake(target.Version()); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = peer.Serve(ctx, func(m message.Message) {
+			if _, ok := m.(*message.GetHeaders); !ok {
+				return
+			}
+			from := int(sent.Load())
+			if from == len(headers) {
+				return // hold the exchange open: the node keeps what it took
+			}
+			if from == midway {
+				// Pause with 60,000 taken, for the heap they hold.
+				midHeld = heapGrowth(base)
+			}
+			to := min(from+message.MaxHeaders, len(headers))
+			_ = peer.Send(&message.Headers{Headers: headers[from:to]})
+			sent.Store(int64(to))
+			select {
+			case batches <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	// The node asks for the next batch as long as it keeps the chain; wait until it stops.
+	for {
+		select {
+		case <-batches:
+			continue
+		case <-time.After(time.Second):
+		}
+		break
+	}
+	figure(t, "low-work headers taken before the node stopped asking", sent.Load())
+	figure(t, "heap held with 60,000 taken", p2ptest.MiB(midHeld))
+	held := heapGrowth(base)
+	figure(t, "heap held once the node stopped asking", p2ptest.MiB(held))
+	if midHeld > 16<<20 || held > 16<<20 {
+		t.Errorf("the node holds %s (60,000 headers), %s (at the end) for a low-work header chain", p2ptest.MiB(midHeld), p2ptest.MiB(held))
+	}
+	honestTraffic(t, target, honest, 0, 5*time.Second)
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
