@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chainnet/chainnet/internal/chaintest"
+	"github.com/chainnet/chainnet/internal/p2p/p2ptest"
 	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -165,7 +166,8 @@ func BenchmarkMemory(b *testing.B) {
 	before = heap()
 	var conns []io.Closer
 	for i := 0; i < 100; i++ {
-		p, err := dialRaw(b, hub, nil, honestVersion(hub))
+		// From four addresses: one address may hold half of the inbound slots.
+		p, err := p2ptest.DialFrom(context.Background(), fmt.Sprintf("127.0.1.%d", 1+i%4), hub.addr(), nil, honestVersion(hub))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -187,6 +187,6 @@ func (s *Server) dial(r addrmgr.Record) {
 			s.addrs.Failed(r.Addr)
 			return
 		}
-		s.handleConn(conn, false, r.Addr, r.NodeID)
+		s.handleConn(conn, false, r.Addr, r.NodeID, nil)
 	})
 }

@@ -260,3 +260,75 @@ func TestAddrGossipCannotPoisonTable(t *testing.T) {
 		t.Errorf("%v addresses counted as dropped", d)
 	}
 }
+
+// TestInboundLimitsHold: 30 silent connections from one address hold at most 8 handshake slots
+// (the rest are closed at once); 12 identities completing their handshakes together from one
+// address get at most half of the inbound slots (3 of 6), so an honest node from another address
+// still connects while they stay.
+func TestInboundLimitsHold(t *testing.T) {
+	gen := writeGenesis(t)
+	target := startNode(t, gen, "", func(c *node.Config) { c.MaxInbound = 6 })
+	ctx := context.Background()
+	var silent []net.Conn
+	for range 30 {
+		c, err := p2ptest.DialTCP(ctx, "127.0.0.2", target.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	waitFor(t, 2*time.Second, "silent connections refused", func() bool {
+		return metric(t, target, "chainnode_p2p_handshakes_refused_total", "reason", "handshakes-pending-per-ip") >= 22
+	})
+	if n := metric(t, target, "chainnode_p2p_handshakes_pending"); n > 8 {
+		t.Fatalf("%v handshakes pending from one address", n)
+	}
+	for _, c := range silent {
+		c.Close()
+	}
+	waitFor(t, 2*time.Second, "silent slots released", func() bool { return metric(t, target, "chainnode_p2p_handshakes_pending") == 0 })
+
+	done := make(chan *p2ptest.Peer, 12)
+	for range 12 {
+		go func() {
+			p, err := p2ptest.DialFrom(ctx, "127.0.0.3", target.addr(), nil, honestVersion(target))
+			if err == nil && p.Settle(2*time.Second) == nil {
+				go func() { _ = p.Serve(ctx, nil) }()
+				done <- p
+				return
+			}
+			if p != nil {
+				p.Close()
+			}
+			done <- nil
+		}()
+	}
+	for range 12 {
+		if p := <-done; p != nil {
+			defer p.Close()
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	perIP := map[string]int{}
+	for _, p := range target.srv.Peers() {
+		host, _, _ := net.SplitHostPort(p.Addr)
+		perIP[host]++
+	}
+	if n := target.srv.PeerCount(); n != 3 || perIP["127.0.0.3"] != 3 {
+		t.Fatalf("%d inbound peers, by address %v; want the address's share, 3", n, perIP)
+	}
+	honest := startNode(t, gen, "")
+	honest.connect(target)
+	waitFor(t, 3*time.Second, "honest node connected", func() bool {
+		for _, p := range target.srv.Peers() {
+			if p.NodeID == honest.id() {
+				return true
+			}
+		}
+		return false
+	})
+	if n := target.srv.PeerCount(); n != 4 {
+		t.Fatalf("%d peers, want the 3 attackers and the honest node", n)
+	}
+}

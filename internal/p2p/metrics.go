@@ -5,16 +5,17 @@ import (
 )
 
 type netMetrics struct {
-	peers         *prometheus.GaugeVec   // by direction
-	messages      *prometheus.CounterVec // by direction, type
-	bytes         *prometheus.CounterVec // by direction, type
-	misbehaviour  *prometheus.CounterVec // by reason
-	bans          prometheus.Counter
-	refused       *prometheus.CounterVec // handshakes refused, by reason
-	dropped       *prometheus.CounterVec // peer input ignored beyond a limit, by what
-	propagation   prometheus.Histogram
-	blocksInFight prometheus.Gauge
-	headersBest   prometheus.Gauge
+	peers             *prometheus.GaugeVec   // by direction
+	messages          *prometheus.CounterVec // by direction, type
+	bytes             *prometheus.CounterVec // by direction, type
+	misbehaviour      *prometheus.CounterVec // by reason
+	bans              prometheus.Counter
+	refused           *prometheus.CounterVec // handshakes refused, by reason
+	dropped           *prometheus.CounterVec // peer input ignored beyond a limit, by what
+	pendingHandshakes prometheus.Gauge
+	propagation       prometheus.Histogram
+	blocksInFight     prometheus.Gauge
+	headersBest       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *netMetrics {
@@ -34,6 +35,8 @@ func newMetrics(reg prometheus.Registerer) *netMetrics {
 			Help: "Connections refused during TLS or the version handshake, by reason."}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dropped_total",
 			Help: "Peer input ignored because the peer passed a limit (announcements held, address rate, request size), by what."}, []string{"what"}),
+		pendingHandshakes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "handshakes_pending",
+			Help: "Inbound handshakes in progress."}),
 		propagation: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "block_propagation_seconds",
 			Help:    "Delay from a peer block's header timestamp (whole seconds) to its connection here.",
 			Buckets: []float64{0.5, 1, 2, 3, 5, 10, 20, 60, 300}}),
@@ -42,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *netMetrics {
 		headersBest: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "best_header_height",
 			Help: "Height of the best validated header chain announced by a peer."}),
 	}
-	for _, c := range []prometheus.Collector{m.peers, m.messages, m.bytes, m.misbehaviour, m.bans, m.refused, m.dropped,
+	for _, c := range []prometheus.Collector{m.peers, m.messages, m.bytes, m.misbehaviour, m.bans, m.refused, m.dropped, m.pendingHandshakes,
 		m.propagation, m.blocksInFight, m.headersBest} {
 		_ = reg.Register(c)
 	}

@@ -191,7 +191,7 @@ func (p *Peer) writeLoop() {
 func (p *Peer) readLoop() {
 	for {
 		_ = p.conn.SetReadDeadline(time.Now().Add(p.s.cfg.Timing.IdleTimeout))
-		m, n, err := message.Read(p.conn)
+		m, n, err := message.ReadMax(p.conn, int(p.s.chain.Params().MaxBlockSize))
 		if err != nil {
 			switch {
 			case isFramingError(err):

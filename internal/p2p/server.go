@@ -36,9 +36,12 @@ type Server struct {
 	sync       *syncManager
 	txs        *txFetcher // transactions announced by peers, and which peer is asked for each
 
-	mu      sync.Mutex
-	peers   map[NodeID]*Peer
-	dialing map[string]bool // addresses dialled, until the connection ends
+	mu    sync.Mutex
+	peers map[NodeID]*Peer
+	// pending counts inbound handshakes in progress, pendingByIP by remote IP address.
+	pending     int
+	pendingByIP map[string]int
+	dialing     map[string]bool // addresses dialled, until the connection ends
 	// dialingIDs are the identities of those addresses, when known.
 	dialingIDs map[string]bool
 	ln         net.Listener
@@ -63,7 +66,7 @@ func New(b Backend, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, b: b, chain: b.Chain(), log: cfg.Logger.With("component", "p2p"),
 		m: newMetrics(cfg.Registry), self: NodeID(cfg.Key.Public), nonce: rand.Uint64(),
-		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{}, dialingIDs: map[string]bool{},
+		membership: membership, peers: map[NodeID]*Peer{}, dialing: map[string]bool{}, dialingIDs: map[string]bool{}, pendingByIP: map[string]int{},
 		txs: newTxFetcher(cfg.Timing.TxRequest),
 	}
 	s.ownMembership()
@@ -152,6 +155,13 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Inbound handshake limits: handshakes in progress in all and from one IP address. A handshake
+// that never completes holds its slot for Timing.Handshake at most.
+const (
+	maxPendingHandshakes      = 64
+	maxPendingHandshakesPerIP = 8
+)
+
 func (s *Server) acceptLoop() {
 	for {
 		conn, err := s.ln.Accept()
@@ -163,34 +173,87 @@ func (s *Server) acceptLoop() {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		if s.countDirection(true) >= s.cfg.MaxInbound {
-			s.m.refused.WithLabelValues("inbound-full").Inc()
+		ip := hostOf(conn.RemoteAddr().String())
+		if reason := s.admitInbound(ip); reason != "" {
+			s.m.refused.WithLabelValues(reason).Inc()
 			_ = conn.Close()
 			continue
 		}
-		s.goRun(func() { s.handleConn(conn, true, conn.RemoteAddr().String(), "") })
+		s.goRun(func() {
+			s.handleConn(conn, true, conn.RemoteAddr().String(), "", func() { s.handshakeDone(ip) })
+		})
 	}
 }
 
-func (s *Server) countDirection(inbound bool) int {
+// admitInbound decides on a new inbound connection before any byte is read: it needs a free
+// inbound slot, room among the handshakes in progress, and its IP address its share of both.
+// Admitted, it counts as a handshake in progress until handshakeDone. It returns the refusal
+// reason, or "".
+func (s *Server) admitInbound(ip string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	inbound, fromIP := s.countInboundLocked(ip, nil)
+	switch {
+	case inbound >= s.cfg.MaxInbound:
+		return "inbound-full"
+	case fromIP >= s.maxInboundPerIP():
+		return "inbound-per-ip"
+	case s.pending >= maxPendingHandshakes:
+		return "handshakes-pending"
+	case s.pendingByIP[ip] >= maxPendingHandshakesPerIP:
+		return "handshakes-pending-per-ip"
+	}
+	s.pending++
+	s.pendingByIP[ip]++
+	s.m.pendingHandshakes.Set(float64(s.pending))
+	return ""
+}
+
+func (s *Server) handshakeDone(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending--
+	if s.pendingByIP[ip]--; s.pendingByIP[ip] <= 0 {
+		delete(s.pendingByIP, ip)
+	}
+	s.m.pendingHandshakes.Set(float64(s.pending))
+}
+
+// maxInboundPerIP is the share of inbound slots one IP address may hold: half of them.
+func (s *Server) maxInboundPerIP() int { return max(1, s.cfg.MaxInbound/2) }
+
+// countInboundLocked counts the inbound peers, and those from ip, leaving out except.
+func (s *Server) countInboundLocked(ip string, except *Peer) (all, fromIP int) {
 	for _, p := range s.peers {
-		if p.inbound == inbound {
-			n++
+		if !p.inbound || p == except {
+			continue
+		}
+		all++
+		if hostOf(p.addr) == ip {
+			fromIP++
 		}
 	}
-	return n
+	return all, fromIP
+}
+
+func hostOf(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
 }
 
 // errSelf: the address we dialled is our own.
 var errSelf = errors.New("connected to ourselves")
 
 // handleConn runs TLS and the version handshake on a fresh connection, then serves the peer
-// until it disconnects.
-func (s *Server) handleConn(raw net.Conn, inbound bool, addr, expectID string) {
+// until it disconnects. handshakeDone, if not nil, is called once the handshake ends.
+func (s *Server) handleConn(raw net.Conn, inbound bool, addr, expectID string, handshakeDone func()) {
 	p, err := s.handshake(raw, inbound, addr, expectID)
+	if handshakeDone != nil {
+		handshakeDone()
+	}
 	if err != nil {
 		_ = raw.Close()
 		reason := refusalReason(err)
@@ -370,12 +433,28 @@ func (s *Server) addPeer(p *Peer) bool {
 		_ = p.conn.Close()
 		return false
 	}
-	if old, ok := s.peers[p.id]; ok {
-		if s.preferred(p) == s.preferred(old) || !s.preferred(p) {
-			s.m.refused.WithLabelValues("duplicate").Inc()
+	old, dup := s.peers[p.id]
+	if dup && (s.preferred(p) == s.preferred(old) || !s.preferred(p)) {
+		s.m.refused.WithLabelValues("duplicate").Inc()
+		_ = p.conn.Close()
+		return false
+	}
+	if p.inbound {
+		// Checked again now: handshakes admitted together may complete together.
+		inbound, fromIP := s.countInboundLocked(hostOf(p.addr), old)
+		reason := ""
+		if inbound >= s.cfg.MaxInbound {
+			reason = "inbound-full"
+		} else if fromIP >= s.maxInboundPerIP() {
+			reason = "inbound-per-ip"
+		}
+		if reason != "" {
+			s.m.refused.WithLabelValues(reason).Inc()
 			_ = p.conn.Close()
 			return false
 		}
+	}
+	if dup {
 		old.disconnect("duplicate connection")
 	}
 	s.peers[p.id] = p

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -498,4 +499,115 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestHandshakeFlood (item 10): 400 connections that never speak, 40 identities completing the
+// handshake at once against a node that takes 16 inbound peers, and 12 peers each announcing a
+// 32 MiB block frame and trickling it. The node's pending handshakes and inbound peers stay
+// within its limits, frames are capped at the consensus block size, and the honest node
+// connects and relays through it all.
+func TestHandshakeFlood(t *testing.T) {
+	gen := p2ptest.WriteGenesis(t)
+	target := p2ptest.StartNode(t, gen, func(c *node.Config) { c.MaxInbound = 16 })
+	honest := p2ptest.StartNode(t, gen)
+	addr := loopbackAddr(target)
+	base := p2ptest.HeapInUse()
+	goroutines := runtime.NumGoroutine()
+
+	// 400 silent connections.
+	var silent []net.Conn
+	for range 400 {
+		c, err := p2ptest.DialTCP(context.Background(), attacker(1), addr)
+		if err != nil {
+			break
+		}
+		silent = append(silent, c)
+	}
+	time.Sleep(500 * time.Millisecond)
+	figure(t, "silent connections opened", len(silent))
+	figure(t, "goroutines added by them", runtime.NumGoroutine()-goroutines)
+	figure(t, "handshakes pending", target.Metric("chainnode_p2p_handshakes_pending"))
+	figure(t, "heap growth with them open", p2ptest.MiB(heapGrowth(base)))
+	honest.Connect(target)
+	start := time.Now()
+	if p2ptest.Eventually(5*time.Second, func() bool { return target.Srv.PeerCount() >= 1 }) {
+		figure(t, "honest node connected during the silent flood after", time.Since(start).Round(time.Millisecond))
+	} else {
+		figure(t, "honest node connected during the silent flood after", "never (waited 5s)")
+		t.Error("the honest node could not connect during a flood of silent connections")
+	}
+	for _, c := range silent {
+		_ = c.Close()
+	}
+
+	// 40 identities handshake at once.
+	var wg sync.WaitGroup
+	var completed atomic.Int64
+	var peers sync.Map
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := p2ptest.DialFrom(context.Background(), attacker(2+i%2), addr, nil, target.Version())
+			if err != nil {
+				return
+			}
+			completed.Add(1)
+			peers.Store(i, p)
+		}()
+	}
+	wg.Wait()
+	time.Sleep(300 * time.Millisecond)
+	inbound := 0
+	for _, p := range target.Srv.Peers() {
+		if p.Inbound {
+			inbound++
+		}
+	}
+	figure(t, "handshakes completed of 40 at once", completed.Load())
+	figure(t, "inbound peers (limit 16)", inbound)
+	if inbound > 16 {
+		t.Errorf("%d inbound peers, the limit is 16", inbound)
+	}
+	peers.Range(func(_, v any) bool { v.(*p2ptest.Peer).Close(); return true })
+
+	// 12 peers announce a 32 MiB block frame and trickle it.
+	p2ptest.WaitFor(t, 5*time.Second, "the 40 identities gone", func() bool { return target.Srv.PeerCount() <= 1 })
+	base = p2ptest.HeapInUse()
+	var trickle []*p2ptest.Peer
+	for i := range 12 {
+		p, err := p2ptest.DialFrom(context.Background(), attacker(4+i%2), addr, nil, target.Version())
+		if err != nil {
+			t.Fatalf("trickler %d: %v", i, err)
+		}
+		defer p.Close()
+		if err := p.Settle(5 * time.Second); err != nil {
+			t.Fatalf("trickler %d: %v", i, err)
+		}
+		hdr := make([]byte, message.HeaderSize)
+		hdr[0] = byte(message.TypeBlock)
+		putU32(hdr[1:5], wire.MaxBlockPayload)
+		if err := p.SendRaw(append(hdr, make([]byte, 1024)...)); err != nil {
+			t.Fatal(err)
+		}
+		trickle = append(trickle, p)
+	}
+	time.Sleep(time.Second)
+	held := heapGrowth(base)
+	open := 0
+	for _, p := range trickle {
+		if err := p.SendRaw(make([]byte, 1024)); err == nil && !p.ClosedByRemote(100*time.Millisecond) {
+			open++
+		}
+	}
+	figure(t, "heap held for 12 trickled 32 MiB block frames", p2ptest.MiB(held))
+	figure(t, "trickling peers still connected", open)
+	if held > 64<<20 {
+		t.Errorf("the node holds %s for 12 trickled frames", p2ptest.MiB(held))
+	}
+	honestTraffic(t, target, honest, 0, 5*time.Second)
+}
+
+func putU32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }

@@ -123,9 +123,15 @@ func Write(w io.Writer, m Message) (int, error) {
 	return n, err
 }
 
-// Read reads one frame and decodes it. It never allocates more than the type's cap. The returned
+// Read reads one frame and decodes it, with blocks up to wire.MaxBlockPayload. The returned
 // size is the frame's total length in bytes (for traffic metrics).
-func Read(r io.Reader) (Message, int, error) {
+func Read(r io.Reader) (Message, int, error) { return ReadMax(r, wire.MaxBlockPayload) }
+
+// ReadMax reads one frame and decodes it, refusing block frames over maxBlock bytes (a network's
+// consensus block size) as oversized before reading them. It never allocates more than the bytes
+// that have arrived (and at most the type's cap): a header announcing a large frame costs nothing
+// until its payload comes.
+func ReadMax(r io.Reader, maxBlock int) (Message, int, error) {
 	var hdr [HeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, 0, err
@@ -136,11 +142,14 @@ func Read(r io.Reader) (Message, int, error) {
 	if !ok {
 		return nil, HeaderSize, fmt.Errorf("type %d: %w", hdr[0], ErrUnknownType)
 	}
+	if t == TypeBlock {
+		limit = min(limit, maxBlock)
+	}
 	if int64(length) > int64(limit) {
 		return nil, HeaderSize, fmt.Errorf("%s: %d bytes, limit %d: %w", t, length, limit, ErrOversized)
 	}
-	payload := make([]byte, length)
-	if _, err := io.ReadFull(r, payload); err != nil {
+	payload, err := readPayload(r, int(length))
+	if err != nil {
 		return nil, HeaderSize, fmt.Errorf("%s payload: %w", t, err)
 	}
 	if Checksum(payload) != [4]byte(hdr[5:9]) {
@@ -148,6 +157,31 @@ func Read(r io.Reader) (Message, int, error) {
 	}
 	m, err := Decode(t, payload)
 	return m, HeaderSize + int(length), err
+}
+
+// readChunk is the most readPayload allocates ahead of the bytes received.
+const readChunk = 64 << 10
+
+// readPayload reads n bytes, growing its buffer as they arrive (at most doubling it), so that a
+// peer announcing a large frame and sending it slowly, or not at all, holds little memory.
+func readPayload(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, readChunk))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if err == io.EOF && len(buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // Decode decodes a payload of type t strictly.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/chainnet/chainnet/internal/keys"
@@ -94,4 +96,47 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("%s: decoded frame re-encodes differently", m.Type())
 		}
 	})
+}
+
+// TestBlockFramesCappedAtConsensusSize: a block frame over the network's block size is refused
+// from its header; one within it, sent as an EncodedBlock, reads back as the block.
+func TestBlockFramesCappedAtConsensusSize(t *testing.T) {
+	var blk *Block
+	for _, m := range sampleMessages(t) {
+		if b, ok := m.(*Block); ok {
+			blk = b
+		}
+	}
+	raw := blk.Block.Encode()
+	frame := Encode(&EncodedBlock{Raw: raw})
+	if !bytes.Equal(frame, Encode(blk)) {
+		t.Fatal("EncodedBlock frames differ from Block frames")
+	}
+	if _, _, err := ReadMax(bytes.NewReader(frame), len(raw)-1); !errors.Is(err, ErrOversized) {
+		t.Fatalf("a block one byte over the limit: %v", err)
+	}
+	m, _, err := ReadMax(bytes.NewReader(frame), len(raw))
+	if err != nil || m.(*Block).Block.Hash() != blk.Block.Hash() {
+		t.Fatalf("a block at the limit: %v", err)
+	}
+}
+
+// TestReadAllocatesWhatArrives: a header announcing a 16 MiB block followed by 1,000 bytes and a
+// cut connection costs about what arrived, not 16 MiB.
+func TestReadAllocatesWhatArrives(t *testing.T) {
+	hdr := make([]byte, HeaderSize)
+	hdr[0] = byte(TypeBlock)
+	binary.LittleEndian.PutUint32(hdr[1:5], 16<<20)
+	input := append(hdr, make([]byte, 1000)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		if _, _, err := ReadMax(bytes.NewReader(input), 32<<20); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("cut frame: %v", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 10; per > 256<<10 {
+		t.Fatalf("a cut 16 MiB frame allocated %d bytes", per)
+	}
 }
