@@ -13,6 +13,7 @@ type netMetrics struct {
 	refused           *prometheus.CounterVec // handshakes refused, by reason
 	dropped           *prometheus.CounterVec // peer input ignored beyond a limit, by what
 	pendingHandshakes prometheus.Gauge
+	reassigned        prometheus.Counter
 	propagation       prometheus.Histogram
 	blocksInFight     prometheus.Gauge
 	headersBest       prometheus.Gauge
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer) *netMetrics {
 			Help: "Peer input ignored because the peer passed a limit (announcements held, address rate, request size), by what."}, []string{"what"}),
 		pendingHandshakes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "handshakes_pending",
 			Help: "Inbound handshakes in progress."}),
+		reassigned: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "head_blocks_reassigned_total",
+			Help: "Head-of-queue blocks asked of another peer because the peer asked was slow."}),
 		propagation: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "block_propagation_seconds",
 			Help:    "Delay from a peer block's header timestamp (whole seconds) to its connection here.",
 			Buckets: []float64{0.5, 1, 2, 3, 5, 10, 20, 60, 300}}),
@@ -45,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *netMetrics {
 		headersBest: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "best_header_height",
 			Help: "Height of the best validated header chain announced by a peer."}),
 	}
-	for _, c := range []prometheus.Collector{m.peers, m.messages, m.bytes, m.misbehaviour, m.bans, m.refused, m.dropped, m.pendingHandshakes,
+	for _, c := range []prometheus.Collector{m.peers, m.messages, m.bytes, m.misbehaviour, m.bans, m.refused, m.dropped, m.pendingHandshakes, m.reassigned,
 		m.propagation, m.blocksInFight, m.headersBest} {
 		_ = reg.Register(c)
 	}

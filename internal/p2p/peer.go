@@ -56,6 +56,8 @@ type Peer struct {
 		sent  atomic.Int64
 	}
 	bestHeight atomic.Uint64
+	// slowHeads counts the head-of-queue blocks asked of another peer because this one was slow.
+	slowHeads atomic.Int32
 
 	// Read-loop-only state.
 	invBudget  float64

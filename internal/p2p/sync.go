@@ -17,6 +17,9 @@ const (
 	maxInFlightPerPeer = 16
 	maxInFlight        = 128
 	downloadWindow     = 1024
+	// maxSlowHeads: a peer whose head-of-queue block is asked of another peer this many times is
+	// dropped as stalling.
+	maxSlowHeads = 3
 )
 
 // pendingLimits bound the validated headers of chains not (yet) worth downloading, per peer and
@@ -257,13 +260,10 @@ func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
 	sm.mu.Lock()
 	d, queued := sm.byHash[h]
 	if queued && d.block == nil {
+		// Each download keeps its own clock: a delivery says nothing of the sender's other
+		// requests, nor, when someone else was asked, of its own.
 		if d.peer != nil {
 			sm.inflight[d.peer]--
-		}
-		for _, o := range sm.queue { // a delivering peer is not stalling
-			if o.peer == p {
-				o.since = time.Now()
-			}
 		}
 		d.peer, d.block, d.from = nil, b, p
 		sm.mu.Unlock()
@@ -403,21 +403,42 @@ func (sm *syncManager) pruneUnservable() {
 	sm.queue = kept
 }
 
-// checkStalls drops peers that hold requested blocks and deliver nothing, and peers that do not
-// answer getheaders, for Timing.Stall.
+// checkStalls drops peers that hold a requested block, or do not answer getheaders, for
+// Timing.Stall, each download timed on its own. The head of the queue — the block every
+// received one behind it waits for — is asked of another peer already after a quarter of that,
+// when blocks behind it have arrived and another peer can serve it; a peer that loses the head
+// block maxSlowHeads times is dropped too.
 func (sm *syncManager) checkStalls() {
 	limit := sm.s.cfg.Timing.Stall
 	now := time.Now()
+	peers := sm.s.peerList()
 	stalled := map[*Peer]string{}
+	reassigned := false
 	sm.mu.Lock()
-	for _, d := range sm.queue {
-		if d.peer != nil && now.Sub(d.since) > limit {
+	for i, d := range sm.queue {
+		if d.peer == nil {
+			continue
+		}
+		age := now.Sub(d.since)
+		if age > limit {
 			stalled[d.peer] = "stalled: requested blocks not delivered"
+			continue
+		}
+		if i == 0 && age > limit/4 && sm.waitingBehindLocked() && sm.otherSourceLocked(d, peers) {
+			sm.s.log.Info("asking another peer for the head block", "block", d.hash, "height", d.height, "peer", d.peer.id.Short())
+			sm.s.m.reassigned.Inc()
+			if d.peer.slowHeads.Add(1) >= maxSlowHeads {
+				stalled[d.peer] = "stalled: the head block was asked of another peer too often"
+			}
+			d.tried = withTried(d.tried, d.peer.id)
+			sm.inflight[d.peer]--
+			d.peer = nil
+			reassigned = true
 		}
 	}
 	sm.mu.Unlock()
 	var retry []*Peer
-	for _, p := range sm.s.peerList() {
+	for _, p := range peers {
 		p.hs.mu.Lock()
 		if p.hs.tracker != nil && now.Sub(p.hs.asked) > limit {
 			stalled[p] = "stalled: headers not delivered"
@@ -436,8 +457,38 @@ func (sm *syncManager) checkStalls() {
 	}
 	if len(stalled) > 0 {
 		sm.pruneUnservable()
+	}
+	if len(stalled) > 0 || reassigned {
 		sm.schedule()
 	}
+}
+
+// waitingBehindLocked reports whether a block behind the head of the queue has arrived.
+func (sm *syncManager) waitingBehindLocked() bool {
+	for _, d := range sm.queue[1:min(len(sm.queue), downloadWindow)] {
+		if d.block != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// otherSourceLocked reports whether a connected peer other than the one asked could serve d.
+func (sm *syncManager) otherSourceLocked(d *download, peers []*Peer) bool {
+	for _, q := range peers {
+		if q != d.peer && !q.closed() && !d.tried[q.id] && q.bestHeight.Load() >= d.height {
+			return true
+		}
+	}
+	return false
+}
+
+func withTried(tried map[NodeID]bool, id NodeID) map[NodeID]bool {
+	if tried == nil {
+		tried = map[NodeID]bool{}
+	}
+	tried[id] = true
+	return tried
 }
 
 // busy reports whether blocks are queued for download.

@@ -321,6 +321,99 @@ func countAddrs(t *testing.T, n *p2ptest.Node) int {
 	return count
 }
 
+// TestStall (item 9): a peer that serves the chain's headers is asked for the first blocks,
+// never delivers the first one and trickles the others, each delivery in time to look alive.
+// The node must take the first block from the honest peer and catch up.
+func TestStall(t *testing.T) {
+	gen := p2ptest.WriteGenesis(t)
+	source := p2ptest.StartNode(t, gen)
+	const length = 40
+	for range length {
+		source.Mine()
+	}
+	target := p2ptest.StartNode(t, gen)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v := target.Version()
+	v.BestHeight = length
+	staller, err := p2ptest.DialFrom(ctx, attacker(1), loopbackAddr(target), nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer staller.Close()
+	var mu sync.Mutex
+	var held []wire.Hash // requested, not delivered
+	asked := make(chan struct{}, 1)
+	go func() {
+		_ = staller.Serve(ctx, func(m message.Message) {
+			switch m := m.(type) {
+			case *message.GetHeaders:
+				_ = staller.Send(&message.Headers{Headers: source.N.Chain().LocateHeaders(m.Locator, m.Stop, message.MaxHeaders)})
+			case *message.GetData:
+				mu.Lock()
+				for _, it := range m.Items {
+					held = append(held, it.Hash)
+				}
+				mu.Unlock()
+				select {
+				case asked <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}()
+	select {
+	case <-asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the target never asked the staller for blocks")
+	}
+	// Trickle: deliver one requested block (never the lowest) every 2.5 s, inside the 3 s stall
+	// timeout.
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2500 * time.Millisecond):
+			}
+			mu.Lock()
+			var pick wire.Hash
+			best := uint64(0)
+			for _, h := range held {
+				if _, height, ok := source.N.Chain().HeaderByHash(h); ok && height > best && height > 1 {
+					best, pick = height, h
+				}
+			}
+			mu.Unlock()
+			if best == 0 {
+				continue
+			}
+			b, err := source.N.Chain().BlockByHash(pick)
+			if err == nil {
+				_ = staller.Send(&message.Block{Block: b})
+			}
+			mu.Lock()
+			for i, h := range held {
+				if h == pick {
+					held = append(held[:i], held[i+1:]...)
+					break
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	start := time.Now()
+	target.Connect(source)
+	if p2ptest.Eventually(20*time.Second, func() bool { return target.Height() == length }) {
+		figure(t, "time to sync 40 blocks with the staller connected", time.Since(start).Round(time.Millisecond))
+	} else {
+		figure(t, "time to sync 40 blocks with the staller connected", fmt.Sprintf("never (height %d after 20s)", target.Height()))
+		t.Errorf("sync stalled at height %d", target.Height())
+	}
+	honestTraffic(t, target, source, 0, 5*time.Second)
+}
+
 // TestAddrPoisoning (item 7): a peer gossips the honest bootstrap peer's address under its own
 // identity, then 30,000 addresses in as many network groups. The node's peer table stays
 // bounded, the bootstrap pin keeps its identity (the node reconnects to the honest peer after
