@@ -55,17 +55,19 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	requests *prometheus.CounterVec
 	mux      *http.ServeMux
+	slots    chan struct{} // heavy requests in flight (Limit)
 }
 
 // NewServer builds the handler tree. requests may be nil.
 func NewServer(b Backend, log *slog.Logger, gatherer prometheus.Gatherer, requests *prometheus.CounterVec) *Server {
-	s := &Server{backend: b, log: log, gatherer: gatherer, requests: requests, mux: http.NewServeMux()}
+	s := &Server{backend: b, log: log, gatherer: gatherer, requests: requests, mux: http.NewServeMux(),
+		slots: make(chan struct{}, MaxInFlight)}
 	s.route("GET /v1/status", s.status)
-	s.route("GET /v1/blocks/{id}", s.block)
-	s.route("GET /v1/blocks", s.blocks)
-	s.route("GET /v1/accounts/{address}", s.account)
-	s.route("POST /v1/transactions", s.submit)
-	s.route("GET /v1/transactions/{id}", s.tx)
+	s.route("GET /v1/blocks/{id}", s.limited(s.block))
+	s.route("GET /v1/blocks", s.limited(s.blocks))
+	s.route("GET /v1/accounts/{address}", s.limited(s.account))
+	s.route("POST /v1/transactions", s.limited(s.submit))
+	s.route("GET /v1/transactions/{id}", s.limited(s.tx))
 	s.route("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.backend.Peers()) })
 	s.route("GET /v1/membership", s.membership)
 	s.route("GET /v1/membership/proposals", s.proposals)
@@ -95,6 +97,9 @@ func (s *Server) route(pattern string, h http.HandlerFunc) {
 		}
 	})
 }
+
+// limited is Limit for a handler function.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc { return s.Limit(h).ServeHTTP }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -215,7 +220,8 @@ func (s *Server) lookupError(w http.ResponseWriter, err error) {
 	writeError(w, 500, errors.New("internal error"))
 }
 
-// blocks serves /v1/blocks?from=H&limit=N (best chain, ascending).
+// blocks serves /v1/blocks?from=H&limit=N (best chain, ascending), stopping early once the
+// blocks rendered reach maxBlocksBytes.
 func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err := parseUintParam(q.Get("from"), 0)
@@ -229,7 +235,8 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []Block{}
-	for h := from; h < from+limit; h++ {
+	size := 0
+	for h := from; h < from+limit && size < maxBlocksBytes; h++ {
 		b, err := s.backend.BlockByHeight(h)
 		if errors.Is(err, chain.ErrNotFound) {
 			break
@@ -239,6 +246,7 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out = append(out, BlockFromWire(b, h))
+		size += b.Size()
 	}
 	writeJSON(w, 200, out)
 }

@@ -4,6 +4,7 @@ package explorer
 
 import (
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -72,15 +73,28 @@ func (e *explorer) notFound(w http.ResponseWriter, what string, err error) {
 	e.render(w, code, "error.html", map[string]any{"Status": e.b.Status(), "What": what, "Err": err.Error()})
 }
 
+// blockRow is a line of the latest blocks: what it shows and nothing more, so that the front
+// page does not render the transactions of twenty blocks.
+type blockRow struct {
+	Height    uint64
+	Hash      string
+	Timestamp uint64
+	Txs       int
+	Size      int
+	Miner     string
+}
+
 func (e *explorer) index(w http.ResponseWriter, _ *http.Request) {
 	st := e.b.Status()
-	var blocks []api.Block
+	var blocks []blockRow
 	for h := int64(st.Height); h >= 0 && len(blocks) < latestBlocks; h-- {
 		b, err := e.b.BlockByHeight(uint64(h))
 		if err != nil {
 			break
 		}
-		blocks = append(blocks, api.BlockFromWire(b, uint64(h)))
+		miner := b.MinerKey()
+		blocks = append(blocks, blockRow{Height: uint64(h), Hash: b.Hash().String(), Timestamp: b.Header.Timestamp,
+			Txs: len(b.Txs), Size: b.Size(), Miner: hex.EncodeToString(miner[:])})
 	}
 	e.render(w, 200, "index.html", map[string]any{"Status": st, "Blocks": blocks, "Peers": e.b.Peers()})
 }

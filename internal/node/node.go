@@ -261,7 +261,7 @@ func (n *Node) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srv := api.NewServer(n, n.log, n.metrics.Registry, n.metrics.APIRequests)
-	srv.Mount("GET /explorer/", explorer.Handler("/explorer/", n, n.log))
+	srv.Mount("GET /explorer/", srv.Limit(explorer.Handler("/explorer/", n, n.log)))
 	srv.Mount("GET /{$}", http.RedirectHandler("/explorer/", http.StatusFound))
 	apiErr := make(chan error, 1)
 	go func() { apiErr <- srv.ListenAndServe(ctx, n.cfg.APIAddr, n.apiAddr) }()
