@@ -77,6 +77,7 @@ func showKey(cmd *cobra.Command, g *globals, path string, k *keys.Key) error {
 type transfer struct {
 	to, keyFile string
 	amount, fee uint64
+	chainID     uint64 // the chain the user means; 0: the node's
 }
 
 func (t *transfer) addFlags(cmd *cobra.Command) {
@@ -85,6 +86,7 @@ func (t *transfer) addFlags(cmd *cobra.Command) {
 	f.Uint64Var(&t.amount, "amount", 0, "amount, base units")
 	f.Uint64Var(&t.fee, "fee", 1, "fee paid to the miner, base units")
 	f.StringVar(&t.keyFile, "key", "", "sender's key file")
+	f.Uint64Var(&t.chainID, "chain-id", 0, "the chain id to sign for; the transfer is refused if the node reports another (default: the node's)")
 	for _, req := range []string{"to", "amount", "key"} {
 		_ = cmd.MarkFlagRequired(req)
 	}
@@ -120,6 +122,9 @@ func sendTransfer(cmd *cobra.Command, g *globals, c *client, t transfer) error {
 	if err := c.do(cmd.Context(), "GET", "/v1/status", nil, &st); err != nil {
 		return err
 	}
+	if err := checkChainID(st, t.chainID); err != nil {
+		return err
+	}
 	var acct api.Account
 	if err := c.do(cmd.Context(), "GET", "/v1/accounts/"+k.Address(), nil, &acct); err != nil {
 		return err
@@ -133,6 +138,19 @@ func sendTransfer(cmd *cobra.Command, g *globals, c *client, t transfer) error {
 	return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 		fmt.Fprintf(w, "sent %d from %s to %s (fee %d, nonce %d)\ntransaction %s\n", t.amount, k.Address(), dest, t.fee, tx.Nonce, res.ID)
 	})
+}
+
+// checkChainID refuses to sign without a chain id from the node, or for another chain than the
+// one the user named: a transfer signs its chain id, and only that keeps it from being replayed
+// on another network.
+func checkChainID(st api.Status, want uint64) error {
+	switch {
+	case st.ChainID == 0:
+		return fmt.Errorf("the node (network %q) reports no chain id: refusing to sign a transfer any network could replay", st.NetworkID)
+	case want != 0 && st.ChainID != want:
+		return fmt.Errorf("the node is on network %q with chain id %d, not %d: refusing to sign", st.NetworkID, st.ChainID, want)
+	}
+	return nil
 }
 
 func newStatusCommand(g *globals) *cobra.Command {

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chainnet/chainnet/internal/api"
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/node"
@@ -105,5 +109,40 @@ func TestSendStatusBlockBalance(t *testing.T) {
 	}
 	if _, err := chainctl(t, "--node", url, "status", "-o", "yaml"); err == nil {
 		t.Fatal("unknown output format accepted")
+	}
+}
+
+// TestSendRefusesWithoutTheRightChainID: chainctl signs nothing for a node that reports no
+// chain id, nor for one on another chain than --chain-id names.
+func TestSendRefusesWithoutTheRightChainID(t *testing.T) {
+	n, url := runningNode(t)
+	alice := filepath.Join(t.TempDir(), "alice.json")
+	keys.Save(alice, chaintest.Key(t, 2))
+	bob := chaintest.Key(t, 3).Address()
+	other := fmt.Sprint(chaintest.ChainID + 1)
+	if _, err := chainctl(t, "--node", url, "send", "--to", bob, "--amount", "5", "--key", alice, "--chain-id", other); err == nil ||
+		!strings.Contains(err.Error(), "refusing to sign") {
+		t.Fatalf("send for another chain id: %v", err)
+	}
+	if _, err := chainctl(t, "--node", url, "send", "--to", bob, "--amount", "5", "--key", alice, "--chain-id", fmt.Sprint(chaintest.ChainID)); err != nil {
+		t.Fatalf("send for the node's chain id: %v", err)
+	}
+	if n.Mempool().Len() != 1 {
+		t.Fatal("the transfer for the right chain id was not submitted")
+	}
+	// A node that reports no chain id.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/status":
+			_ = json.NewEncoder(w).Encode(api.Status{NetworkID: "old"})
+		default:
+			_ = json.NewEncoder(w).Encode(api.Account{})
+		}
+	}))
+	defer srv.Close()
+	if _, err := chainctl(t, "--node", srv.URL, "send", "--to", bob, "--amount", "5", "--key", alice); err == nil ||
+		!strings.Contains(err.Error(), "no chain id") {
+		t.Fatalf("send through a node without a chain id: %v", err)
 	}
 }

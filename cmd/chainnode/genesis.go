@@ -35,6 +35,13 @@ func newGenesisCommand() *cobra.Command {
 			if f.Timestamp == 0 {
 				f.Timestamp = uint64(time.Now().Unix())
 			}
+			if f.ChainID == 0 {
+				id, err := genesis.NewChainID()
+				if err != nil {
+					return err
+				}
+				f.ChainID = id
+			}
 			for _, a := range allocs {
 				addr, amount, ok := strings.Cut(a, "=")
 				n, err := strconv.ParseUint(amount, 10, 64)
@@ -84,7 +91,7 @@ func newGenesisCommand() *cobra.Command {
 	fl.StringVar(&out, "out", "genesis.json", "output file, - for stdout")
 	fl.BoolVar(&force, "force", false, "overwrite an existing file")
 	fl.StringVar(&f.NetworkID, "network-id", "devnet", "network name (lower-case letters, digits, '.', '-')")
-	fl.Uint64Var(&f.ChainID, "chain-id", 1337, "chain id signed into every transaction (replay protection)")
+	fl.Uint64Var(&f.ChainID, "chain-id", 0, "chain id signed into every transaction (replay protection); default: a random one, so that no two networks share it")
 	fl.Uint64Var(&f.Timestamp, "timestamp", 0, "genesis time, Unix seconds (default now)")
 	fl.StringVar(&membership, "membership", "public", "public, consortium or private")
 	fl.Uint64Var(&c.TargetBlockTimeSeconds, "target-block-time", c.TargetBlockTimeSeconds, "target seconds between blocks")

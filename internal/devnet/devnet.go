@@ -197,7 +197,11 @@ func writeGenesis(spec Spec, orgs []permissions.Organization) error {
 	cons.TargetBlockTimeSeconds = uint64(max(spec.BlockTime, 1))
 	cores := min(runtime.NumCPU(), spec.Nodes*max(spec.MinerThreads, 1))
 	cons.InitialDifficulty = uint64(cores) * 4_000_000 * cons.TargetBlockTimeSeconds / 2
-	f := &genesis.File{NetworkID: "devnet", ChainID: 1337, Timestamp: uint64(time.Now().Unix()),
+	chainID, err := genesis.NewChainID()
+	if err != nil {
+		return err
+	}
+	f := &genesis.File{NetworkID: "devnet", ChainID: chainID, Timestamp: uint64(time.Now().Unix()),
 		Membership: genesis.Membership(spec.Membership), Consensus: cons,
 		Alloc: []genesis.Alloc{{Address: alice.Address(), Balance: 1_000_000_000_000}}}
 	for _, o := range orgs {
