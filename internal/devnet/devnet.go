@@ -22,6 +22,7 @@ import (
 	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
 	"github.com/chainnet/chainnet/internal/permissions"
+	"github.com/chainnet/chainnet/internal/store"
 )
 
 // ManifestFile is the devnet's description, in its directory.
@@ -88,8 +89,15 @@ func Load(dir string) (*Manifest, error) {
 	return &m, nil
 }
 
+// ErrStoresWithoutManifest: the directory holds node stores but no devnet.json, so a new devnet
+// there would write a genesis its nodes' chains do not belong to.
+var ErrStoresWithoutManifest = errors.New("node stores exist without devnet.json")
+
 // Prepare returns the devnet in spec.Dir, creating it on first use; an existing devnet is
-// resumed as it is (same keys, ports and chain).
+// resumed as it is (same keys, ports and chain). devnet.json is written last, so a directory
+// without it was never complete: it is created again, unless a node already ran there — then
+// its store belongs to the genesis in the directory, and Prepare refuses rather than write
+// another one over it.
 func Prepare(spec Spec) (*Manifest, bool, error) {
 	if m, err := Load(spec.Dir); err == nil {
 		return m, true, nil
@@ -98,6 +106,12 @@ func Prepare(spec Spec) (*Manifest, bool, error) {
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, false, err
+	}
+	if stores, err := filepath.Glob(filepath.Join(spec.Dir, "*", store.FileName)); err != nil {
+		return nil, false, err
+	} else if len(stores) > 0 {
+		return nil, false, fmt.Errorf("%w in %s (%s): a new genesis.json would make every node exit with \"store belongs to another network\"; restore %s to resume this devnet, or remove %s to start a new one",
+			ErrStoresWithoutManifest, spec.Dir, strings.Join(stores, ", "), ManifestFile, spec.Dir)
 	}
 	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
 		return nil, false, err
@@ -165,15 +179,25 @@ func Prepare(spec Spec) (*Manifest, bool, error) {
 	}
 	if spec.Membership != "public" {
 		b, _ := json.MarshalIndent(perms, "", "  ")
-		if err := os.WriteFile(filepath.Join(spec.Dir, "permissions.json"), b, 0o644); err != nil {
+		if err := writeFileAtomic(filepath.Join(spec.Dir, "permissions.json"), b); err != nil {
 			return nil, false, err
 		}
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.WriteFile(filepath.Join(spec.Dir, ManifestFile), append(b, '\n'), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(spec.Dir, ManifestFile), append(b, '\n')); err != nil {
 		return nil, false, err
 	}
 	return m, false, nil
+}
+
+// writeFileAtomic writes path through a temporary file and a rename, so that a crash leaves the
+// old file or the new one, never a part.
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func newKeyFile(path string) (*keys.Key, error) {
@@ -222,7 +246,7 @@ func writeGenesis(spec Spec, orgs []permissions.Organization) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(spec.Dir, "genesis.json"), b, 0o644)
+	return writeFileAtomic(filepath.Join(spec.Dir, "genesis.json"), b)
 }
 
 // foundingOrg is a permission-file organization as chain membership, with its admin key.
