@@ -10,7 +10,7 @@ import (
 )
 
 // headerChain mines n headers on parent, spacing seconds apart (a hostile peer's cheap chain).
-func headerChain(t *testing.T, c *Chain, parent wire.Hash, n int, spacing uint64) []wire.Header {
+func headerChain(t testing.TB, c *Chain, parent wire.Hash, n int, spacing uint64) []wire.Header {
 	t.Helper()
 	prev, _, ok := c.HeaderByHash(parent)
 	if !ok {
