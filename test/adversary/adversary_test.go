@@ -524,7 +524,7 @@ func TestLowWorkFlood(t *testing.T) {
 	}
 
 	// A long header chain below the tip's work.
-	headers, err := p2ptest.HeaderChain(target.N.Chain(), genesisHash, 150_000, 60, target.N.Chain().Tip().TotalWork)
+	headers, err := p2ptest.HeaderChain(target.N.Chain(), genesisHash, 110_000, 60, target.N.Chain().Tip().TotalWork)
 	if err != nil {
 		t.Fatal(err)
 	}
