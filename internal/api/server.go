@@ -34,6 +34,9 @@ type Backend interface {
 	BlockByHeight(height uint64) (*wire.Block, error)
 	BlockByHash(h wire.Hash) (*wire.Block, uint64, error)
 	Account(addr keys.Address) (chain.Account, error)
+	// PendingNonce is the first nonce from nonce (the account's) that no pending transaction of
+	// addr holds.
+	PendingNonce(addr keys.Address, nonce uint64) uint64
 	Tx(id wire.Hash) (*wire.Tx, *chain.TxLocation, error) // location nil: pending
 	SubmitTx(tx *wire.Tx) error
 	Peers() []Peer
@@ -269,7 +272,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		s.lookupError(w, err)
 		return
 	}
-	writeJSON(w, 200, Account{Address: addr.String(), Account: a})
+	writeJSON(w, 200, Account{Address: addr.String(), Account: a, PendingNonce: s.backend.PendingNonce(addr, a.Nonce)})
 }
 
 func (s *Server) tx(w http.ResponseWriter, r *http.Request) {

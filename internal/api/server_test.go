@@ -106,6 +106,11 @@ func TestTransactionLifecycle(t *testing.T) {
 	if code != 201 || !strings.Contains(string(resp), tx.ID().String()) {
 		t.Fatalf("submit: %d %s", code, resp)
 	}
+	var pending api.Account
+	f.getJSON("/v1/accounts/"+chaintest.Key(t, 2).Address(), 200, &pending)
+	if pending.Nonce != 0 || pending.PendingNonce != 1 {
+		t.Fatalf("sender with one pending transaction: nonce %d, pendingNonce %d, want 0 and 1", pending.Nonce, pending.PendingNonce)
+	}
 	var st api.TxStatus
 	f.getJSON("/v1/transactions/"+tx.ID().String(), 200, &st)
 	if st.Status != "pending" {
@@ -127,8 +132,8 @@ func TestTransactionLifecycle(t *testing.T) {
 		t.Fatalf("recipient balance %d", acct.Balance)
 	}
 	f.getJSON("/v1/accounts/0x"+chaintest.Key(t, 2).Address(), 200, &acct)
-	if acct.Nonce != 2 {
-		t.Fatalf("sender nonce %d", acct.Nonce)
+	if acct.Nonce != 2 || acct.PendingNonce != 2 {
+		t.Fatalf("sender nonce %d, pendingNonce %d after mining, want 2 and 2", acct.Nonce, acct.PendingNonce)
 	}
 }
 

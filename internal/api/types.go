@@ -193,6 +193,10 @@ func BlockFromWire(b *wire.Block, height uint64) Block {
 type Account struct {
 	Address string `json:"address"`
 	chain.Account
+	// PendingNonce is the nonce after the account's transactions waiting in this node's mempool
+	// (equal to Nonce when none is): a client signing several transactions before a block mines
+	// them gives the next one this nonce.
+	PendingNonce uint64 `json:"pendingNonce"`
 }
 
 // TxStatus is the body of GET /v1/transactions/{id}.

@@ -269,6 +269,19 @@ func (p *Pool) Get(id wire.Hash) (*wire.Tx, bool) {
 	return e.tx, true
 }
 
+// NextNonce is the first nonce from nonce (the sender's account nonce) that none of sender's
+// pooled transactions holds: the nonce a client gives its next transaction so that it queues
+// behind the sender's pending ones instead of replacing one of them.
+func (p *Pool) NextNonce(sender keys.Address, nonce uint64) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q := p.byAccount[sender]
+	for q[nonce] != nil {
+		nonce++
+	}
+	return nonce
+}
+
 // Has reports whether a transaction is pooled.
 func (p *Pool) Has(id wire.Hash) bool { _, ok := p.Get(id); return ok }
 

@@ -113,6 +113,34 @@ func TestSelectOrdersByFeeWithinNonceOrder(t *testing.T) {
 	env.Connect(env.Build(wire.ZeroHash, got...))
 }
 
+// TestNextNonce: a client's next nonce queues behind the sender's pooled transactions up to the
+// first gap, and follows the account once a block mines them.
+func TestNextNonce(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{}, env.Chain)
+	a := env.Alice
+	addr := a.AccountAddress()
+	if n := p.NextNonce(addr, 0); n != 0 {
+		t.Fatalf("empty pool: next nonce %d, want 0", n)
+	}
+	t0, t1 := env.Transfer(a, env.Bob, 1, 1, 0), env.Transfer(a, env.Bob, 1, 1, 1)
+	mustAdd(t, p, t0)
+	mustAdd(t, p, t1)
+	mustAdd(t, p, env.Transfer(a, env.Bob, 1, 1, 3)) // after a gap: does not count
+	if n := p.NextNonce(addr, 0); n != 2 {
+		t.Fatalf("two pooled transactions: next nonce %d, want 2", n)
+	}
+	if n := p.NextNonce(env.Bob.AccountAddress(), 0); n != 0 {
+		t.Fatalf("another sender's next nonce %d, want 0", n)
+	}
+	b := env.Build(wire.ZeroHash, t0)
+	env.Connect(b)
+	p.BlockConnected(b, 1)
+	if n := p.NextNonce(addr, 1); n != 2 {
+		t.Fatalf("after nonce 0 was mined: next nonce %d, want 2", n)
+	}
+}
+
 func mustAdd(t *testing.T, p *Pool, tx *wire.Tx) {
 	t.Helper()
 	if err := p.Add(tx); err != nil {

@@ -163,6 +163,11 @@ func (n *Node) BlockByHash(h wire.Hash) (*wire.Block, uint64, error) {
 // Account implements api.Backend.
 func (n *Node) Account(addr keys.Address) (chain.Account, error) { return n.chain.Account(addr) }
 
+// PendingNonce implements api.Backend.
+func (n *Node) PendingNonce(addr keys.Address, nonce uint64) uint64 {
+	return n.pool.NextNonce(addr, nonce)
+}
+
 // Tx implements api.Backend: a mined transaction with its location, or a pending one.
 func (n *Node) Tx(id wire.Hash) (*wire.Tx, *chain.TxLocation, error) {
 	tx, loc, err := n.chain.Tx(id)
