@@ -133,8 +133,14 @@ func newNetworkCommand(g *globals) *cobra.Command {
 	pf.StringVar(&k.context, "context", "", "kubeconfig context")
 	pf.StringVarP(&k.namespace, "namespace", "n", "", "namespace (default: the context's)")
 	cmd.AddCommand(newNetworkStatusCommand(g, k), newNetworkLogsCommand(k), newNetworkSendCommand(g, k), newNetworkAddOrgCommand(g, k))
+	for _, mk := range networkCommands {
+		cmd.AddCommand(mk(g, k))
+	}
 	return cmd
 }
+
+// networkCommands lets other files add `network` commands (the governance verbs).
+var networkCommands []func(*globals, *kube) *cobra.Command
 
 // nodeRow is one line of `network status`.
 type nodeRow struct {
