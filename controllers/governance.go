@@ -158,42 +158,57 @@ func (r *ChainNetworkReconciler) reconcileGovernance(ctx context.Context, cn *ch
 	if g := cn.Spec.Governance; g != nil {
 		in.explicit, in.approvals = g.Proposals, g.Approvals
 	}
+	in.declared = trackDeclared(&in, st.Declared)
 	wasAdmitted := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionAdmitted)
 	recordGovernance(cn, st, &in)
 	if !wasAdmitted && meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionAdmitted) {
 		r.event(cn, corev1.EventTypeNormal, "Admitted", "The chain lists every organization of this cluster (membership seq %d)", st.Seq)
 	}
 	for _, t := range planGovernance(in) {
-		if err := r.submitGovernance(ctx, cn, gc, url, signers[t.Signer], t); err != nil {
+		id, err := r.submitGovernance(ctx, cn, gc, url, signers[t.Signer], t)
+		if err != nil {
 			log.FromContext(ctx).Info("governance transaction not submitted", "signer", t.Signer, "why", t.Why, "err", err)
+			continue
+		}
+		if t.Name != "" {
+			in.declared[t.Name] = chainv1.DeclaredProposal{Name: t.Name, ID: id, State: chainv1.DeclaredProposed, Height: int64(mem.Height)}
+		}
+	}
+	st.Declared = nil
+	for _, e := range in.explicit {
+		if d, ok := in.declared[e.Name]; ok {
+			st.Declared = append(st.Declared, d)
 		}
 	}
 	return nil
 }
 
-func (r *ChainNetworkReconciler) submitGovernance(ctx context.Context, cn *chainv1.ChainNetwork, gc NodeGovernance, url string, admin *keyspkg.Key, t plannedTx) error {
+// submitGovernance signs t with its signer's admin key at the account's nonce and submits it; it
+// returns the transaction's id (also when the node already held it).
+func (r *ChainNetworkReconciler) submitGovernance(ctx context.Context, cn *chainv1.ChainNetwork, gc NodeGovernance, url string, admin *keyspkg.Key, t plannedTx) (string, error) {
 	if admin == nil {
-		return fmt.Errorf("no admin key for %s", t.Signer)
+		return "", fmt.Errorf("no admin key for %s", t.Signer)
 	}
 	nonce, err := gc.AccountNonce(ctx, url, admin.AccountAddress())
 	if err != nil {
-		return err
+		return "", err
 	}
 	chainID, err := r.chainID(ctx, url)
 	if err != nil {
-		return err
+		return "", err
 	}
 	tx := wire.NewGovernance(chainID, nonce, 0, t.Action.Encode())
 	tx.Sign(admin)
+	id := tx.ID().String()
 	switch err := gc.SubmitTx(ctx, url, tx); {
 	case errors.Is(err, errTxPending):
-		return nil
+		return id, nil
 	case err != nil:
-		return err
+		return "", err
 	}
-	cn.Status.Governance.LastTransaction = fmt.Sprintf("%s: %s (%s, signed by %s)", tx.ID().String()[:16], t.Action, t.Why, t.Signer)
+	cn.Status.Governance.LastTransaction = fmt.Sprintf("%s: %s (%s, signed by %s)", id[:16], t.Action, t.Why, t.Signer)
 	r.event(cn, corev1.EventTypeNormal, "GovernanceTransaction", "%s signed %s: %s", t.Signer, t.Action, t.Why)
-	return nil
+	return id, nil
 }
 
 func (r *ChainNetworkReconciler) chainID(ctx context.Context, url string) (uint64, error) {

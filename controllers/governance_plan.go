@@ -27,6 +27,8 @@ type planInput struct {
 	// explicit are spec.governance.proposals; approvals spec.governance.approvals.
 	explicit  []chainv1.GovernanceProposal
 	approvals []string
+	// declared is what became of the explicit entries (trackDeclared): final ones are done.
+	declared map[string]chainv1.DeclaredProposal
 	chain     *api.Membership
 	proposals *api.Proposals
 }
@@ -36,6 +38,8 @@ type plannedTx struct {
 	Signer string
 	Action *governance.Action
 	Why    string
+	// Name is the spec.governance.proposals entry the transaction proposes, if any.
+	Name string
 }
 
 func (in *planInput) onChain(name string) *governance.Organization {
@@ -131,6 +135,9 @@ func planGovernance(in planInput) []plannedTx {
 		}
 	}
 	for _, e := range in.explicit {
+		if d, ok := in.declared[e.Name]; ok && d.State != chainv1.DeclaredOpen {
+			continue // decided, unnecessary, or proposed and not on the chain yet
+		}
 		switch {
 		case e.AddOrganization != nil:
 			org, err := identityOrganization(e.AddOrganization)
@@ -144,10 +151,16 @@ func planGovernance(in planInput) []plannedTx {
 				approve(p, "admit "+org.Name+" ("+e.Name+")")
 			} else {
 				propose(e.Proposer, governance.ProposeAddOrg(org), "admit "+org.Name+" ("+e.Name+")")
+				all[len(all)-1].Name = e.Name
 			}
 		case e.RemoveOrganization != "":
-			if in.onChain(e.RemoveOrganization) != nil {
-				in.removeOrg(e.Proposer, e.RemoveOrganization, "remove "+e.RemoveOrganization+" ("+e.Name+")", approve, propose)
+			if in.onChain(e.RemoveOrganization) == nil {
+				continue
+			}
+			n := len(all)
+			in.removeOrg(e.Proposer, e.RemoveOrganization, "remove "+e.RemoveOrganization+" ("+e.Name+")", approve, propose)
+			if len(all) > n && all[len(all)-1].Action.Type == governance.ActionPropose {
+				all[len(all)-1].Name = e.Name
 			}
 		}
 	}
@@ -179,6 +192,67 @@ func onePerSigner(all []plannedTx) []plannedTx {
 		}
 	}
 	return out
+}
+
+// redeclareAfter: a proposal submitted but never seen open on the chain within this many blocks
+// (dropped from the mempool) is made again.
+const redeclareAfter = 20
+
+// trackDeclared follows each spec.governance.proposals entry to its fate, from what it was
+// before and what the chain says now: Unnecessary if its change already holds when first seen;
+// Open while a matching proposal is on the chain; then Enacted if its change holds, Expired if
+// not. A Proposed entry never seen open within redeclareAfter blocks is forgotten, to be made again.
+func trackDeclared(in *planInput, prev []chainv1.DeclaredProposal) map[string]chainv1.DeclaredProposal {
+	old := map[string]chainv1.DeclaredProposal{}
+	for _, d := range prev {
+		old[d.Name] = d
+	}
+	out := map[string]chainv1.DeclaredProposal{}
+	for _, e := range in.explicit {
+		d, seen := old[e.Name]
+		holds, open := in.declaredEffect(e)
+		switch {
+		case seen && (d.State == chainv1.DeclaredEnacted || d.State == chainv1.DeclaredExpired || d.State == chainv1.DeclaredUnnecessary):
+		case open != nil:
+			d = chainv1.DeclaredProposal{Name: e.Name, ID: open.ID, State: chainv1.DeclaredOpen, Height: d.Height}
+		case !seen:
+			if !holds {
+				continue // nothing yet: the planner proposes it
+			}
+			d = chainv1.DeclaredProposal{Name: e.Name, State: chainv1.DeclaredUnnecessary}
+		case d.State == chainv1.DeclaredOpen:
+			d.State = chainv1.DeclaredExpired
+			if holds {
+				d.State = chainv1.DeclaredEnacted
+			}
+		case d.State == chainv1.DeclaredProposed:
+			if holds {
+				d.State = chainv1.DeclaredEnacted
+			} else if int64(in.chain.Height) > d.Height+redeclareAfter {
+				continue
+			}
+		}
+		out[e.Name] = d
+	}
+	return out
+}
+
+// declaredEffect reports whether an entry's change holds on the chain, and the open proposal
+// that makes it.
+func (in *planInput) declaredEffect(e chainv1.GovernanceProposal) (bool, *api.Proposal) {
+	switch {
+	case e.AddOrganization != nil:
+		have := in.onChain(e.AddOrganization.Name)
+		holds := have != nil && have.AdminKey.String() == e.AddOrganization.AdminKey
+		return holds, in.openProposal(func(p *api.Proposal) bool {
+			return p.Kind == string(governance.KindAddOrg) && p.Add != nil && p.Add.AdminKey.String() == e.AddOrganization.AdminKey
+		})
+	case e.RemoveOrganization != "":
+		return in.onChain(e.RemoveOrganization) == nil, in.openProposal(func(p *api.Proposal) bool {
+			return p.Kind == string(governance.KindRemoveOrg) && p.Organization == e.RemoveOrganization
+		})
+	}
+	return false, nil
 }
 
 // orgUpdate is the change that makes the chain's organization have want's keys.

@@ -145,3 +145,59 @@ func TestPlanOneTransactionPerSigner(t *testing.T) {
 		t.Fatalf("planned %s", describe(got))
 	}
 }
+
+// TestDeclaredProposalsAreVotesCastOnce: an add-org entry is proposed, seen open, enacted; when
+// the members later remove the organization, the entry still in the spec does not propose it
+// again. An entry whose change already holds is never proposed, and a proposal that left the
+// chain without effect is recorded as expired, not made again.
+func TestDeclaredProposalsAreVotesCastOnce(t *testing.T) {
+	org1, org2 := gorg("org1", "a"), gorg("org2", "b")
+	entry := chainv1.GovernanceProposal{Name: "admit-org2", AddOrganization: ptr(organizationIdentity(org2, nil))}
+	step := func(chain []governance.Organization, open []api.Proposal, height uint64, prev []chainv1.DeclaredProposal) (planInput, []chainv1.DeclaredProposal) {
+		in := planInput{local: []governance.Organization{org1}, explicit: []chainv1.GovernanceProposal{entry},
+			chain: &api.Membership{Height: height, Organizations: chain}, proposals: &api.Proposals{Proposals: open}}
+		in.declared = trackDeclared(&in, prev)
+		var out []chainv1.DeclaredProposal
+		for _, d := range in.declared {
+			out = append(out, d)
+		}
+		return in, out
+	}
+	in, declared := step([]governance.Organization{org1}, nil, 10, nil)
+	if got := planGovernance(in); len(got) != 1 || got[0].Name != "admit-org2" {
+		t.Fatalf("first pass planned %s", describe(got))
+	}
+	declared = []chainv1.DeclaredProposal{{Name: "admit-org2", ID: "x", State: chainv1.DeclaredProposed, Height: 10}}
+	if in, _ := step([]governance.Organization{org1}, nil, 12, declared); len(planGovernance(in)) != 0 {
+		t.Fatal("a proposal submitted and not yet on the chain was made again")
+	}
+	open := proposal("p", "add-org", "org2", &org2, "org1")
+	_, declared = step([]governance.Organization{org1}, []api.Proposal{open}, 13, declared)
+	if declared[0].State != chainv1.DeclaredOpen {
+		t.Fatalf("seen open: %+v", declared)
+	}
+	_, declared = step([]governance.Organization{org1, org2}, nil, 14, declared)
+	if declared[0].State != chainv1.DeclaredEnacted {
+		t.Fatalf("admitted: %+v", declared)
+	}
+	// The members remove org2 later: the entry stays in the spec and proposes nothing.
+	in, declared = step([]governance.Organization{org1}, nil, 50, declared)
+	if got := planGovernance(in); len(got) != 0 || declared[0].State != chainv1.DeclaredEnacted {
+		t.Fatalf("after org2's removal: planned %s, %+v", describe(got), declared)
+	}
+	// Expired: open, then gone without effect.
+	_, declared = step([]governance.Organization{org1}, nil, 60, []chainv1.DeclaredProposal{{Name: "admit-org2", ID: "p", State: chainv1.DeclaredOpen}})
+	if declared[0].State != chainv1.DeclaredExpired {
+		t.Fatalf("expired: %+v", declared)
+	}
+	// Dropped from the mempool: forgotten after redeclareAfter blocks, then proposed again.
+	in, declared = step([]governance.Organization{org1}, nil, 10+redeclareAfter+1, []chainv1.DeclaredProposal{{Name: "admit-org2", ID: "x", State: chainv1.DeclaredProposed, Height: 10}})
+	if len(declared) != 0 || len(planGovernance(in)) != 1 {
+		t.Fatalf("dropped proposal: %+v", declared)
+	}
+	// Already a member when the entry is first seen.
+	_, declared = step([]governance.Organization{org1, org2}, nil, 70, nil)
+	if declared[0].State != chainv1.DeclaredUnnecessary {
+		t.Fatalf("already a member: %+v", declared)
+	}
+}

@@ -184,9 +184,45 @@ type GovernanceStatus struct {
 	// +listMapKey=name
 	// +optional
 	Local []OrganizationIdentity `json:"local,omitempty"`
+	// Declared records what became of each spec.governance.proposals entry. An entry whose
+	// proposal was decided (Enacted, Expired) or was never needed (Unnecessary) is not proposed
+	// again, whatever the membership does later: a declaration is a vote cast once, not a state
+	// the operator keeps enforcing.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Declared []DeclaredProposal `json:"declared,omitempty"`
 	// LastTransaction is the last governance transaction this cluster submitted, and why.
 	// +optional
 	LastTransaction string `json:"lastTransaction,omitempty"`
+}
+
+// Fates of a declared proposal.
+const (
+	// DeclaredProposed: submitted, not yet seen open on the chain.
+	DeclaredProposed = "Proposed"
+	// DeclaredOpen: open on the chain, collecting approvals.
+	DeclaredOpen = "Open"
+	// DeclaredEnacted: its change took effect.
+	DeclaredEnacted = "Enacted"
+	// DeclaredExpired: it left the chain without taking effect.
+	DeclaredExpired = "Expired"
+	// DeclaredUnnecessary: the change already held when the entry was first seen.
+	DeclaredUnnecessary = "Unnecessary"
+)
+
+// DeclaredProposal is the fate of one spec.governance.proposals entry.
+type DeclaredProposal struct {
+	// Name of the spec entry.
+	Name string `json:"name"`
+	// ID of the proposal made for it.
+	// +optional
+	ID string `json:"id,omitempty"`
+	// State: Proposed, Open, Enacted, Expired or Unnecessary.
+	State string `json:"state"`
+	// Height of the tip when it was proposed.
+	// +optional
+	Height int64 `json:"height,omitempty"`
 }
 
 // MemberOrganization is an organization the chain lists.

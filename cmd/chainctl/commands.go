@@ -129,7 +129,9 @@ func sendTransfer(cmd *cobra.Command, g *globals, c *client, t transfer) error {
 	if err := c.do(cmd.Context(), "GET", "/v1/accounts/"+k.Address(), nil, &acct); err != nil {
 		return err
 	}
-	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: t.amount, Fee: t.fee, Nonce: acct.Nonce}
+	// After the account's transactions still in the node's mempool: a second send before the first
+	// is mined must not replace it.
+	tx := &wire.Tx{Type: wire.TxTransfer, ChainID: st.ChainID, To: dest, Amount: t.amount, Fee: t.fee, Nonce: max(acct.Nonce, acct.PendingNonce)}
 	tx.Sign(k)
 	var res api.SubmitResult
 	if err := c.do(cmd.Context(), "POST", "/v1/transactions", api.TxFromWire(tx), &res); err != nil {

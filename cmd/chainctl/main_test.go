@@ -80,13 +80,21 @@ func TestSendStatusBlockBalance(t *testing.T) {
 	if n.Mempool().Len() != 1 {
 		t.Fatal("transaction did not reach the mempool")
 	}
+	// A second send before the first is mined takes the next nonce (it used to take the same one
+	// and be refused as replacement-underpriced, or replace the first at a higher fee).
+	if out, err := chainctl(t, "--node", url, "send", "--to", bob, "--amount", "1", "--fee", "3", "--key", alice); err != nil || !strings.Contains(out, "nonce 1") {
+		t.Fatalf("second send: %v %s", err, out)
+	}
+	if n.Mempool().Len() != 2 {
+		t.Fatalf("mempool holds %d transactions, want both", n.Mempool().Len())
+	}
 	// Mine it.
 	b := chaintest.BuildBlock(t, n.Chain(), wire.ZeroHash, chaintest.Key(t, 1), n.Mempool().Select(1<<20)...)
 	if _, err := n.ProcessBlock(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	out, err = chainctl(t, "--node", url, "balance", bob)
-	if err != nil || !strings.Contains(out, "balance 250") {
+	if err != nil || !strings.Contains(out, "balance 251") {
 		t.Fatalf("balance: %v %s", err, out)
 	}
 	out, err = chainctl(t, "--node", url, "block", "1")
