@@ -28,7 +28,7 @@ type planInput struct {
 	explicit  []chainv1.GovernanceProposal
 	approvals []string
 	// declared is what became of the explicit entries (trackDeclared): final ones are done.
-	declared map[string]chainv1.DeclaredProposal
+	declared  map[string]chainv1.DeclaredProposal
 	chain     *api.Membership
 	proposals *api.Proposals
 }
