@@ -14,7 +14,7 @@ hack/build-tools.sh >/dev/null
 hack/kind/create-cluster.sh
 hack/kind/load-images.sh
 echo "e2e: cluster and images ready in $(( $(date +%s) - start ))s"
-export KUBECONFIG=$PWD/bin/kubeconfig KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
+export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig} KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
 export E2E_OPERATOR_IMAGE_ID=$(docker image inspect -f '{{ .Id }}' "chainnet/operator:$(cat VERSION)")
 rm -rf bin/e2e-artifacts
 go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (or reuses, when it is healthy and runs the current node image) the kind cluster
 # $KIND_CLUSTER (default chainnet) from our node image, and waits until every system pod is Ready
-# and a default StorageClass exists. Writes the kubeconfig to bin/kubeconfig.
+# and a default StorageClass exists. Writes the kubeconfig to $KIND_KUBECONFIG (default
+# bin/kubeconfig), so several clusters (the multi-cluster e2e's peer) can live side by side.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLUSTER=${KIND_CLUSTER:-chainnet}
@@ -9,7 +10,7 @@ K8S_VERSION=${K8S_VERSION:-v1.37.2}
 IMAGE=${KIND_NODE_IMAGE:-chainnet/kind-node:${K8S_VERSION}}
 hack/kind/build-node-image.sh
 hack/kind/link-tools.sh
-export KUBECONFIG=$PWD/bin/kubeconfig
+export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig}
 node=${CLUSTER}-control-plane
 start=$(date +%s)
 
@@ -30,7 +31,7 @@ if bin/kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   fi
 fi
 if ! bin/kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
-  cat > bin/kind-config.yaml <<YAML
+  cat > bin/kind-config-$CLUSTER.yaml <<YAML
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
@@ -51,7 +52,7 @@ kubeadmConfigPatches:
   # Without CAP_SYS_RESOURCE no process may lower its OOM score.
   oomScoreAdj: 0
 YAML
-  bin/kind create cluster --name "$CLUSTER" --image "$IMAGE" --config bin/kind-config.yaml --kubeconfig "$KUBECONFIG" --wait 0s
+  bin/kind create cluster --name "$CLUSTER" --image "$IMAGE" --config bin/kind-config-$CLUSTER.yaml --kubeconfig "$KUBECONFIG" --wait 0s
 fi
 bin/kind get kubeconfig --name "$CLUSTER" > "$KUBECONFIG"
 deadline=$(( $(date +%s) + 300 ))
