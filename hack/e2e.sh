@@ -11,11 +11,27 @@ if ! docker info >/dev/null 2>&1; then
 fi
 start=$(date +%s)
 hack/build-tools.sh >/dev/null
+export KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
+hack/kind/build-node-image.sh >/dev/null
+# The multi-cluster suite (label "multicluster") needs a second cluster on the same Docker
+# network: one node, created beside the first. E2E_LABELS narrows the suite (a Ginkgo label
+# filter); the peer is made only when that filter can select the multi-cluster specs.
+peer_pid=
+if [[ -z ${E2E_LABELS:-} || ${E2E_LABELS} == *multicluster* ]]; then
+  export KIND_PEER_CLUSTER=${KIND_PEER_CLUSTER:-${KIND_CLUSTER}-peer}
+  export KUBECONFIG_PEER=$PWD/bin/kubeconfig-$KIND_PEER_CLUSTER
+  (KIND_CLUSTER=$KIND_PEER_CLUSTER KIND_WORKERS=0 KIND_KUBECONFIG=$KUBECONFIG_PEER hack/kind/create-cluster.sh > bin/kind-peer.log 2>&1) &
+  peer_pid=$!
+fi
 hack/kind/create-cluster.sh
 hack/kind/load-images.sh
-echo "e2e: cluster and images ready in $(( $(date +%s) - start ))s"
-export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig} KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
+if [[ -n $peer_pid ]]; then
+  wait "$peer_pid" || { echo "e2e: the peer cluster did not come up:"; tail -40 bin/kind-peer.log; exit 1; }
+  KIND_CLUSTER=$KIND_PEER_CLUSTER hack/kind/load-images.sh
+fi
+echo "e2e: cluster(s) and images ready in $(( $(date +%s) - start ))s"
+export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig}
 export E2E_OPERATOR_IMAGE_ID=$(docker image inspect -f '{{ .Id }}' "chainnet/operator:$(cat VERSION)")
 rm -rf bin/e2e-artifacts
-go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"}
+go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"} ${E2E_LABELS:+-ginkgo.label-filter="$E2E_LABELS"}
 echo "e2e: passed in $(( $(date +%s) - start ))s"

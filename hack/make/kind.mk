@@ -15,8 +15,12 @@ kind-load: ## Build the operator and node images and load them into the kind clu
 	KIND_CLUSTER=$(KIND_CLUSTER) hack/kind/load-images.sh
 
 .PHONY: kind-delete
-kind-delete: ## Delete the kind cluster.
-	-hack/kind/link-tools.sh && bin/kind delete cluster --name $(KIND_CLUSTER)
+kind-delete: ## Delete the kind cluster (and the multi-cluster suite's peer).
+	-hack/kind/link-tools.sh && bin/kind delete cluster --name $(KIND_CLUSTER) && bin/kind delete cluster --name $(KIND_CLUSTER)-peer
+
+.PHONY: e2e-multicluster
+e2e-multicluster: ## Only the multi-cluster suite: a consortium across two kind clusters (needs a Docker engine).
+	KIND_CLUSTER=$(KIND_CLUSTER) E2E_LABELS=multicluster hack/e2e.sh
 
 .PHONY: e2e
 e2e: ## End-to-end suite on the kind cluster (needs a Docker engine): Helm install, three memberships.

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netns"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,5 +81,74 @@ func TestWriteIfChanged(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "b" {
 		t.Fatalf("content %q", b)
+	}
+}
+
+// The masquerade rule matches a source inside the pod range and a destination outside it, with
+// the range's own network address and mask (not the host bits of the flag's value).
+func TestMasqueradeRules(t *testing.T) {
+	_, cidr, _ := net.ParseCIDR("10.244.3.7/16")
+	rules, err := masqueradeRules(cidr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 7 {
+		t.Fatalf("%d expressions, want 7", len(rules))
+	}
+	src, dst := rules[2].(*expr.Cmp), rules[5].(*expr.Cmp)
+	if src.Op != expr.CmpOpEq || dst.Op != expr.CmpOpNeq {
+		t.Fatalf("ops %v %v, want eq (source in range) then neq (destination outside)", src.Op, dst.Op)
+	}
+	if !bytes.Equal(src.Data, []byte{10, 244, 0, 0}) || !bytes.Equal(dst.Data, []byte{10, 244, 0, 0}) {
+		t.Fatalf("compared with %v and %v, want 10.244.0.0", src.Data, dst.Data)
+	}
+	if off := rules[3].(*expr.Payload).Offset; off != 16 {
+		t.Fatalf("destination read at offset %d, want 16", off)
+	}
+	if _, ok := rules[6].(*expr.Masq); !ok {
+		t.Fatalf("last expression %T, want masquerade", rules[6])
+	}
+	_, v6, _ := net.ParseCIDR("fd00::/64")
+	if _, err := masqueradeRules(v6); err == nil {
+		t.Fatal("an IPv6 range was accepted")
+	}
+}
+
+// Applied twice in a fresh network namespace (as a restarted podnet does), the table holds one
+// masquerade rule, not two. Needs root (CAP_NET_ADMIN) to create the namespace.
+func TestEnsureMasqueradeIsIdempotent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a network namespace")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New() // switches this thread into it
+	if err != nil {
+		t.Skipf("no new network namespace here: %v", err)
+	}
+	defer ns.Close()
+	defer netns.Set(orig)
+	_, cidr, _ := net.ParseCIDR("10.244.0.0/16")
+	for range 2 {
+		if err := ensureMasquerade(cidr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := nftables.New(nftables.WithNetNSFd(int(ns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: masqueradeTable}
+	rules, err := conn.GetRules(table, &nftables.Chain{Name: "postrouting", Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 1 {
+		t.Fatalf("%d rules after two applications, want 1", len(rules))
 	}
 }
