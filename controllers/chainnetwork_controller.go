@@ -82,9 +82,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "KeysFailed", err)
 	}
-	if err := r.rotateKeys(ctx, cn); err != nil {
-		return r.failed(ctx, cn, "KeyRotationFailed", err)
-	}
+	// A rotation that cannot move on now must not hold back the steps after it (StatefulSets,
+	// status, healing, upgrades): its error is reported once they have run.
+	rotationErr := r.rotateKeys(ctx, cn)
 	genesisHash, err := r.ensureGenesis(ctx, cn, keys, admins)
 	if err != nil {
 		return r.failed(ctx, cn, "GenesisFailed", err)
@@ -93,8 +93,8 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "PermissionsFailed", err)
 	}
-	if err := r.noteAdmittedVersion(ctx, cn, permVersion); err != nil {
-		return r.failed(ctx, cn, "KeyRotationFailed", err)
+	if err := r.noteAdmittedVersion(ctx, cn, permVersion); err != nil && rotationErr == nil {
+		rotationErr = err
 	}
 	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
 		return r.failed(ctx, cn, "ServicesFailed", err)
@@ -120,6 +120,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	upgraded := cn.Status.UpgradedHeight
 	if err := r.updateStatus(ctx, cn, genesisHash, permVersion); err != nil {
 		return ctrl.Result{}, err
+	}
+	if rotationErr != nil {
+		return r.failed(ctx, cn, "KeyRotationFailed", rotationErr)
 	}
 	if cn.Status.UpgradedHeight != upgraded {
 		// Every node reached a scheduled upgrade: roll them to its image now.
