@@ -157,13 +157,23 @@ func (r *ChainNetworkReconciler) apply(ctx context.Context, obj client.Object) e
 	return nil
 }
 
-// createOnce creates obj unless it exists; existing objects are left untouched.
+// createOnce creates obj unless it exists; existing objects are left untouched. When it exists
+// (the cache did not show it yet, or another pass made it first), obj is overwritten with the
+// stored object, read past the cache: callers go on with what the API server holds, never with
+// what they generated (keys, a genesis) for a create that did not happen. After any other error
+// obj must not be used.
 func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Object) (bool, error) {
 	err := r.Create(ctx, obj)
-	if apierrors.IsAlreadyExists(err) {
-		return false, nil
+	if err == nil {
+		return true, nil
 	}
-	return err == nil, err
+	if !apierrors.IsAlreadyExists(err) {
+		return false, err
+	}
+	if err := r.liveReader().Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return false, fmt.Errorf("read back %s: %w", obj.GetName(), err)
+	}
+	return false, nil
 }
 
 // SetupWithManager watches ChainNetworks and the objects they own.

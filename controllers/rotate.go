@@ -187,8 +187,8 @@ func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1
 
 // startRotation makes the new keys (kept in <key secret>-next until the swap) and records them.
 func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) error {
-	var current corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
+	var current corev1.Secret // past the cache: the old keys recorded must be those the node runs with
+	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
 		return err
 	}
 	old, err := keysOf(&current)
@@ -200,12 +200,9 @@ func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.
 		return err
 	}
 	next.Name = rotationSecretName(cn, n)
+	// An earlier attempt may have created it: then next holds its keys, which win.
 	if _, err := r.createOnce(ctx, next); err != nil {
 		return fmt.Errorf("create %s: %w", next.Name, err)
-	}
-	var stored corev1.Secret // an earlier attempt may have created it: its keys win
-	if err := r.Get(ctx, client.ObjectKeyFromObject(next), &stored); err == nil {
-		next = &stored
 	}
 	nk, err := keysOf(next)
 	if err != nil {
