@@ -44,9 +44,8 @@ func adminSecret(cn *chainv1.ChainNetwork, org string) (*corev1.Secret, error) {
 }
 
 // ensureAdminKeys creates the admin key Secret of every organization of a permissioned network
-// that has none and returns every organization's admin key. After a create it reads the Secret
-// back from the API server (past the cache): if another pass created it first, that Secret's key is
-// the organization's, never the one generated here.
+// that has none and returns every organization's admin key. If another pass created it first,
+// that Secret's key is the organization's, never the one generated here (createOnce).
 func (r *ChainNetworkReconciler) ensureAdminKeys(ctx context.Context, cn *chainv1.ChainNetwork) (map[string]*keys.Key, error) {
 	if !permissioned(cn) {
 		return nil, nil
@@ -61,13 +60,14 @@ func (r *ChainNetworkReconciler) ensureAdminKeys(ctx context.Context, cn *chainv
 			if err != nil {
 				return nil, err
 			}
-			if _, err := r.createOnce(ctx, fresh); err != nil {
+			made, err := r.createOnce(ctx, fresh)
+			if err != nil {
 				return nil, fmt.Errorf("create admin key secret %s: %w", fresh.Name, err)
 			}
-			r.event(cn, corev1.EventTypeNormal, "AdminKeyGenerated", "Generated the admin key of organization %s", o.Name)
-			if err := r.liveReader().Get(ctx, name, s); err != nil {
-				return nil, fmt.Errorf("read back admin key secret %s: %w", name.Name, err)
+			if made {
+				r.event(cn, corev1.EventTypeNormal, "AdminKeyGenerated", "Generated the admin key of organization %s", o.Name)
 			}
+			s = fresh // what the API server holds, whoever created it
 		} else if err != nil {
 			return nil, err
 		}

@@ -82,9 +82,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "KeysFailed", err)
 	}
-	if err := r.rotateKeys(ctx, cn); err != nil {
-		return r.failed(ctx, cn, "KeyRotationFailed", err)
-	}
+	// A rotation that cannot move on now must not hold back the steps after it (StatefulSets,
+	// status, healing, upgrades): its error is reported once they have run.
+	rotationErr := r.rotateKeys(ctx, cn)
 	genesisHash, err := r.ensureGenesis(ctx, cn, keys, admins)
 	if err != nil {
 		return r.failed(ctx, cn, "GenesisFailed", err)
@@ -93,8 +93,8 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return r.failed(ctx, cn, "PermissionsFailed", err)
 	}
-	if err := r.noteAdmittedVersion(ctx, cn, permVersion); err != nil {
-		return r.failed(ctx, cn, "KeyRotationFailed", err)
+	if err := r.noteAdmittedVersion(ctx, cn, permVersion); err != nil && rotationErr == nil {
+		rotationErr = err
 	}
 	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
 		return r.failed(ctx, cn, "ServicesFailed", err)
@@ -120,6 +120,9 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	upgraded := cn.Status.UpgradedHeight
 	if err := r.updateStatus(ctx, cn, genesisHash, permVersion); err != nil {
 		return ctrl.Result{}, err
+	}
+	if rotationErr != nil {
+		return r.failed(ctx, cn, "KeyRotationFailed", rotationErr)
 	}
 	if cn.Status.UpgradedHeight != upgraded {
 		// Every node reached a scheduled upgrade: roll them to its image now.
@@ -154,13 +157,23 @@ func (r *ChainNetworkReconciler) apply(ctx context.Context, obj client.Object) e
 	return nil
 }
 
-// createOnce creates obj unless it exists; existing objects are left untouched.
+// createOnce creates obj unless it exists; existing objects are left untouched. When it exists
+// (the cache did not show it yet, or another pass made it first), obj is overwritten with the
+// stored object, read past the cache: callers go on with what the API server holds, never with
+// what they generated (keys, a genesis) for a create that did not happen. After any other error
+// obj must not be used.
 func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Object) (bool, error) {
 	err := r.Create(ctx, obj)
-	if apierrors.IsAlreadyExists(err) {
-		return false, nil
+	if err == nil {
+		return true, nil
 	}
-	return err == nil, err
+	if !apierrors.IsAlreadyExists(err) {
+		return false, err
+	}
+	if err := r.liveReader().Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return false, fmt.Errorf("read back %s: %w", obj.GetName(), err)
+	}
+	return false, nil
 }
 
 // SetupWithManager watches ChainNetworks and the objects they own.

@@ -26,10 +26,13 @@ func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chain
 			if s, err = keySecret(cn, n); err != nil {
 				return nil, err
 			}
-			if _, err = r.createOnce(ctx, s); err != nil {
+			made, err := r.createOnce(ctx, s)
+			if err != nil {
 				return nil, fmt.Errorf("create key secret %s: %w", s.Name, err)
 			}
-			created++ // s holds the keys we generated; the cache may not show it yet
+			if made {
+				created++
+			}
 		} else if err != nil {
 			return nil, err
 		}
@@ -68,8 +71,12 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	if err != nil {
 		return "", err
 	}
-	if _, err := r.createOnce(ctx, cm); err != nil {
+	made, err := r.createOnce(ctx, cm)
+	if err != nil {
 		return "", fmt.Errorf("create genesis: %w", err)
+	}
+	if !made {
+		return cm.Annotations[AnnotationGenesisHash], nil // an earlier pass made it
 	}
 	r.event(cn, corev1.EventTypeNormal, "GenesisCreated", "Genesis %s created", hash)
 	return hash, nil

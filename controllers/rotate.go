@@ -25,7 +25,9 @@ import (
 //     keys on the chain gain them beside the node's current ones (the governance step signs the
 //     update with the organization's admin key). Wait until the chain lists them, so that no
 //     member refuses the new identity.
-//  2. Restarting: the node's key Secret takes the new keys, -next is deleted and the pod restarted.
+//  2. Restarting: recorded first, with the pod running the old keys; then the node's key Secret
+//     takes the new keys, -next is deleted and that pod (by UID) restarted, each step again on
+//     the next pass if it did not happen.
 //     The old identity stays on the chain; the old miner key leaves it, in the block that carries
 //     the update: blocks it signed before stay valid for every node that syncs later.
 //  3. Completed: once the node answers with its new identity and has peers, the old node key
@@ -63,18 +65,11 @@ func rotationStatus(st *chainv1.ChainNetworkStatus, k chainv1.KeyRotation) *chai
 
 // rotateKeys advances the first unfinished rotation of the spec by at most one phase and
 // writes its status. It runs before the permission file is built, which reads that status.
+// Each phase records what it is about to do before doing it (cloudnative-pg's targetPrimary):
+// the swap is written as Restarting, with the pod to restart, before any Secret or pod is
+// touched, and every step of a phase can run again after a crash or a failed write.
 func (r *ChainNetworkReconciler) rotateKeys(ctx context.Context, cn *chainv1.ChainNetwork) error {
-	if len(cn.Spec.KeyRotations) == 0 {
-		return nil
-	}
-	var active *chainv1.KeyRotation
-	for i := range cn.Spec.KeyRotations {
-		s := rotationStatus(&cn.Status, cn.Spec.KeyRotations[i])
-		if s == nil || (s.Phase != chainv1.RotationCompleted && s.Phase != chainv1.RotationFailed) {
-			active = &cn.Spec.KeyRotations[i]
-			break
-		}
-	}
+	active := activeRotation(cn)
 	if active == nil {
 		return nil // the last rotation released the Lease when it ended
 	}
@@ -88,14 +83,19 @@ func (r *ChainNetworkReconciler) rotateKeys(ctx context.Context, cn *chainv1.Cha
 		cn.Status.KeyRotations = append(cn.Status.KeyRotations, chainv1.KeyRotationStatus{Node: active.Node, ID: active.ID})
 		st = &cn.Status.KeyRotations[len(cn.Status.KeyRotations)-1]
 	}
-	if err := r.advanceRotation(ctx, cn, st); err != nil {
+	act, err := r.advanceRotation(ctx, cn, st)
+	if err != nil {
 		return err
 	}
-	if equalStatus(&base.Status, &cn.Status) {
-		return nil
+	if !equalStatus(&base.Status, &cn.Status) {
+		if err := r.Status().Patch(ctx, cn, client.MergeFrom(base)); err != nil {
+			return fmt.Errorf("record key rotation %s: %w", holder, err)
+		}
 	}
-	if err := r.Status().Patch(ctx, cn, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("record key rotation %s: %w", holder, err)
+	if act != nil {
+		// The phase is recorded: what it asks for may now be done, and is done again on the
+		// next pass if this fails.
+		return act()
 	}
 	if st.Phase == chainv1.RotationCompleted || st.Phase == chainv1.RotationFailed {
 		return r.releaseRotationLease(ctx, cn)
@@ -103,25 +103,55 @@ func (r *ChainNetworkReconciler) rotateKeys(ctx context.Context, cn *chainv1.Cha
 	return nil
 }
 
-func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) error {
+// activeRotation is the first rotation of the spec that has not ended.
+func activeRotation(cn *chainv1.ChainNetwork) *chainv1.KeyRotation {
+	for i := range cn.Spec.KeyRotations {
+		s := rotationStatus(&cn.Status, cn.Spec.KeyRotations[i])
+		if s == nil || (s.Phase != chainv1.RotationCompleted && s.Phase != chainv1.RotationFailed) {
+			return &cn.Spec.KeyRotations[i]
+		}
+	}
+	return nil
+}
+
+// advanceRotation moves st on by at most one phase. It returns the action the phase asks for,
+// to be run only once st is recorded.
+func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) (func() error, error) {
 	n, ok := nodeByPod(cn)[st.Node]
 	if !ok {
 		st.Phase, st.Message = chainv1.RotationFailed, fmt.Sprintf("the network has no node %q", st.Node)
 		r.event(cn, corev1.EventTypeWarning, "KeyRotationFailed", "%s/%s: %s", st.Node, st.ID, st.Message)
-		return nil
+		return nil, nil
 	}
 	switch st.Phase {
 	case "":
-		return r.startRotation(ctx, cn, n, st)
+		return nil, r.startRotation(ctx, cn, n, st)
 	case chainv1.RotationAdmitting:
 		if ok, err := r.rotationAdmitted(ctx, cn, n, st); err != nil || !ok {
-			return err
+			return nil, err
 		}
-		return r.swapKeys(ctx, cn, n, st)
+		return r.recordSwap(ctx, cn, n, st)
 	case chainv1.RotationRestarting:
-		return r.checkRestarted(ctx, cn, st)
+		// A swap recorded but not (or not wholly) carried out is finished first.
+		if err := r.swapKeys(ctx, cn, n, st); err != nil || st.Phase != chainv1.RotationRestarting {
+			return nil, err
+		}
+		return nil, r.checkRestarted(ctx, cn, st)
 	}
-	return nil
+	return nil, nil
+}
+
+// recordSwap moves an admitted rotation to Restarting and names the pod running with the old
+// keys; the swap itself runs once that is recorded.
+func (r *ChainNetworkReconciler) recordSwap(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) (func() error, error) {
+	var pod corev1.Pod
+	err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: st.Node}, &pod)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	now := metav1.Now()
+	st.Phase, st.RotatedAt, st.RestartPodUID = chainv1.RotationRestarting, &now, string(pod.UID)
+	return func() error { return r.swapKeys(ctx, cn, n, st) }, nil
 }
 
 // checkRestarted completes the rotation once the node answers with its new identity and has
@@ -157,8 +187,8 @@ func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1
 
 // startRotation makes the new keys (kept in <key secret>-next until the swap) and records them.
 func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) error {
-	var current corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
+	var current corev1.Secret // past the cache: the old keys recorded must be those the node runs with
+	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
 		return err
 	}
 	old, err := keysOf(&current)
@@ -170,12 +200,9 @@ func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.
 		return err
 	}
 	next.Name = rotationSecretName(cn, n)
+	// An earlier attempt may have created it: then next holds its keys, which win.
 	if _, err := r.createOnce(ctx, next); err != nil {
 		return fmt.Errorf("create %s: %w", next.Name, err)
-	}
-	var stored corev1.Secret // an earlier attempt may have created it: its keys win
-	if err := r.Get(ctx, client.ObjectKeyFromObject(next), &stored); err == nil {
-		next = &stored
 	}
 	nk, err := keysOf(next)
 	if err != nil {
@@ -187,32 +214,64 @@ func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.
 	return nil
 }
 
-// swapKeys replaces the node's key Secret with the new keys and restarts the node.
+// swapKeys puts the new keys into the node's key Secret, deletes <key secret>-next and restarts
+// the pod recorded when the swap was decided. Every step finds out whether it is done already,
+// so a swap cut short by a crash or a failed call is finished by the next pass. Both Secrets are
+// read past the cache: a lagging cache would show the old keys after -next is gone.
 func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.ChainNetwork, n node, st *chainv1.KeyRotationStatus) error {
-	var next corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: rotationSecretName(cn, n)}, &next); err != nil {
-		return fmt.Errorf("new keys of %s: %w", st.Node, err)
-	}
 	name := KeySecretName(cn, n.Org, n.Role, n.Ordinal)
 	var current corev1.Secret
-	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &current); err != nil {
-		return err
+	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &current); err != nil {
+		return fmt.Errorf("keys of %s: %w", st.Node, err)
 	}
-	if k, err := keysOf(&current); err == nil && k.NodeID != st.NewNodeID {
+	if k, err := keysOf(&current); err != nil || k.NodeID != st.NewNodeID {
+		var next corev1.Secret
+		err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: rotationSecretName(cn, n)}, &next)
+		if apierrors.IsNotFound(err) {
+			return r.rotationLost(cn, st, "its new keys are gone and its key Secret does not hold them")
+		}
+		if err != nil {
+			return fmt.Errorf("new keys of %s: %w", st.Node, err)
+		}
+		if nk, err := keysOf(&next); err != nil || nk.NodeID != st.NewNodeID {
+			return r.rotationLost(cn, st, "Secret "+next.Name+" does not hold the new keys recorded in status")
+		}
 		if err := r.installKeys(ctx, cn, &current, &next); err != nil {
 			return fmt.Errorf("install the new keys of %s: %w", st.Node, err)
 		}
+		r.event(cn, corev1.EventTypeNormal, "KeysSwapped", "%s restarts with its new keys", st.Node)
 	}
-	now := metav1.Now()
-	st.Phase, st.RotatedAt = chainv1.RotationRestarting, &now
-	if err := r.Delete(ctx, &next); err != nil && !apierrors.IsNotFound(err) {
-		return err
+	next := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: rotationSecretName(cn, n), Namespace: cn.Namespace}}
+	if err := r.Delete(ctx, next); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s: %w", next.Name, err)
 	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: st.Node, Namespace: cn.Namespace}}
-	if err := r.Delete(ctx, pod); err != nil && !apierrors.IsNotFound(err) {
+	return r.restartOldPod(ctx, cn, st)
+}
+
+// restartOldPod deletes the pod that ran with the old keys, by UID: its successor is left alone.
+func (r *ChainNetworkReconciler) restartOldPod(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) error {
+	if st.RestartPodUID == "" {
+		return nil
+	}
+	var pod corev1.Pod
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: st.Node}, &pod); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if string(pod.UID) != st.RestartPodUID || pod.DeletionTimestamp != nil {
+		return nil
+	}
+	uid := pod.UID
+	if err := r.Delete(ctx, &pod, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("restart %s: %w", st.Node, err)
 	}
-	r.event(cn, corev1.EventTypeNormal, "KeysSwapped", "%s restarts with its new keys", st.Node)
+	return nil
+}
+
+// rotationLost fails a rotation whose new keys cannot be found: the node keeps its old keys, and a
+// new rotation (another id) starts over.
+func (r *ChainNetworkReconciler) rotationLost(cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus, why string) error {
+	st.Phase, st.Message = chainv1.RotationFailed, why
+	r.event(cn, corev1.EventTypeWarning, "KeyRotationFailed", "%s/%s: %s", st.Node, st.ID, why)
 	return nil
 }
 
@@ -393,7 +452,7 @@ func (r *ChainNetworkReconciler) acquireRotationLease(ctx context.Context, cn *c
 	}
 	expired := lease.Spec.RenewTime == nil || lease.Spec.LeaseDurationSeconds == nil ||
 		time.Since(lease.Spec.RenewTime.Time) > time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second
-	if current != holder && !expired {
+	if current != holder && !expired && !holderEnded(cn, current) {
 		return false, nil // another rotation holds it
 	}
 	base := lease.DeepCopy()
@@ -402,6 +461,23 @@ func (r *ChainNetworkReconciler) acquireRotationLease(ctx context.Context, cn *c
 		lease.Spec.AcquireTime = &now
 	}
 	return true, r.Patch(ctx, &lease, client.MergeFrom(base))
+}
+
+// holderEnded: the rotation named by a Lease holder has ended (or left the spec), so a release
+// that failed after its end was recorded does not hold the next rotation back for the Lease's
+// whole duration.
+func holderEnded(cn *chainv1.ChainNetwork, holder string) bool {
+	for _, st := range cn.Status.KeyRotations {
+		if st.Node+"/"+st.ID == holder {
+			return st.Phase == chainv1.RotationCompleted || st.Phase == chainv1.RotationFailed
+		}
+	}
+	for _, k := range cn.Spec.KeyRotations {
+		if k.Node+"/"+k.ID == holder {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *ChainNetworkReconciler) releaseRotationLease(ctx context.Context, cn *chainv1.ChainNetwork) error {

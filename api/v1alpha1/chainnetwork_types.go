@@ -408,6 +408,11 @@ type KeyRotationStatus struct {
 	// this time stay valid.
 	// +optional
 	RotatedAt *metav1.Time `json:"rotatedAt,omitempty"`
+	// RestartPodUID is the pod that ran with the old keys when the swap was recorded: it is
+	// deleted (by UID, so a pass that repeats the step never deletes its successor) once the key
+	// Secret holds the new keys.
+	// +optional
+	RestartPodUID string `json:"restartPodUID,omitempty"`
 	// Restarts counts the extra restarts needed because the node came back with its old keys
 	// (the kubelet still mounted the previous Secret).
 	// +optional
