@@ -33,6 +33,9 @@ type ChainNetworkReconciler struct {
 	Recorder events.EventRecorder
 	// Nodes reads a node's /v1/status; nil skips chain figures.
 	Nodes NodeStatusReader
+	// Poller reads the nodes in the background (SetupWithManager starts one when Nodes is set);
+	// Reconcile takes the chain figures from it.
+	Poller *NodePoller
 	// Reconciles counts Reconcile calls (for the scale benchmark).
 	Reconciles func()
 	// APIReader, when set, reads the ChainNetwork past the cache: status transitions depend on
@@ -177,8 +180,19 @@ func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Obje
 }
 
 // SetupWithManager watches ChainNetworks and the objects they own.
+// With a node reader it also runs the node poller, whose changes enqueue the network.
 func (r *ChainNetworkReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.Nodes != nil && r.Poller == nil {
+		r.Poller = NewNodePoller(mgr.GetClient(), r.Nodes)
+	}
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Poller != nil {
+		if err := mgr.Add(r.Poller); err != nil {
+			return fmt.Errorf("add node poller: %w", err)
+		}
+		b = b.WatchesRawSource(r.Poller.Source())
+	}
+	return b.
 		// Our own status writes change no generation: they must not trigger another pass.
 		For(&chainv1.ChainNetwork{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{},
 			predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"sort"
-	"strconv"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -64,24 +61,70 @@ func (h HTTPNodeStatus) get(ctx context.Context, url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// updateStatus computes the status from the StatefulSets and the nodes, sets the conditions,
-// records transitions as events, and writes it if it changed.
+// updateStatus computes the status from the StatefulSets and the poller's last reading of the
+// nodes, runs the steps that act on those figures (healing, volume growth, snapshots), sets the
+// conditions, records transitions as events, and writes it if it changed. A failed step is
+// reported in the conditions and returned for a retry; it never keeps the rest of the status
+// (chain figures, observedGeneration) from being written.
 func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) error {
+	st, pods, rolling, err := r.observe(ctx, cn, genesisHash, permVersion)
+	if err != nil {
+		return err
+	}
+	failures := r.maintain(ctx, cn, st, pods, rolling)
+	r.upgradeReached(cn, st)
+	setConditions(cn, st, rolling)
+	markFailures(cn, st, failures)
+	recordNetworkMetrics(cn, st)
+	r.recordTransitions(cn, st)
+	if !equalStatus(&cn.Status, st) {
+		// A merge patch, not an update: a spec edit racing with this write must not turn into a
+		// conflict error. The status says which generation it describes.
+		base := cn.DeepCopy()
+		cn.Status = *st
+		if err := r.Status().Patch(ctx, cn, client.MergeFrom(base)); err != nil {
+			return fmt.Errorf("write status: %w", err)
+		}
+	}
+	return failures.err()
+}
+
+// observe computes the status from the StatefulSets, the node pods and the poller's last chain
+// figures; it changes nothing. The chain figures of the previous status stay until the poller
+// has read the nodes once (after an operator restart).
+func (r *ChainNetworkReconciler) observe(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) (*chainv1.ChainNetworkStatus, []corev1.Pod, bool, error) {
 	var sets appsv1.StatefulSetList
 	if err := r.List(ctx, &sets, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
-		return err
+		return nil, nil, false, fmt.Errorf("list StatefulSets: %w", err)
 	}
 	st := cn.Status.DeepCopy()
 	st.ObservedGeneration = cn.Generation
 	st.GenesisHash = genesisHash
 	st.PermissionsVersion = permVersion
+	rolling := countReady(cn, st, sets.Items)
+	if r.Poller == nil {
+		return st, nil, rolling, nil
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
+		return nil, nil, false, fmt.Errorf("list pods: %w", err)
+	}
+	if cs, ok := r.Poller.Observed(client.ObjectKeyFromObject(cn)); ok {
+		st.Chain = cs
+	}
+	return st, pods.Items, rolling, nil
+}
+
+// countReady fills the node counts of st from the StatefulSets and says whether one of them is
+// rolling out.
+func countReady(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, sets []appsv1.StatefulSet) bool {
 	st.DesiredNodes = cn.Spec.Nodes()
 	st.ReadyNodes = 0
 	st.Organizations = nil
 	rolling := false
 	byName := map[string]*appsv1.StatefulSet{}
-	for i := range sets.Items {
-		byName[sets.Items[i].Name] = &sets.Items[i]
+	for i := range sets {
+		byName[sets[i].Name] = &sets[i]
 	}
 	for _, o := range cn.Spec.Organizations {
 		os := chainv1.OrganizationStatus{Name: o.Name, Validators: o.Validators, Observers: o.Observers}
@@ -102,28 +145,11 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 		st.Organizations = append(st.Organizations, os)
 	}
 	st.Nodes = fmt.Sprintf("%d/%d", st.ReadyNodes, st.DesiredNodes)
-	if r.Nodes != nil {
-		var pods corev1.PodList
-		if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
-			return err
-		}
-		st.Chain = r.chainStatus(ctx, cn, pods.Items)
-		if err := r.heal(ctx, cn, st, pods.Items, rolling); err != nil {
-			return err
-		}
-		if err := r.growVolumes(ctx, cn, st.Chain); err != nil {
-			return err
-		}
-	}
-	snaps, err := r.ensureSnapshots(ctx, cn, st.Chain)
-	if err != nil {
-		return err
-	}
-	st.Snapshots = snaps
-	r.upgradeReached(cn, st)
-	setConditions(cn, st, rolling)
-	recordNetworkMetrics(cn, st)
+	return rolling
+}
 
+// recordTransitions sends an event when the network becomes Degraded or Ready.
+func (r *ChainNetworkReconciler) recordTransitions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus) {
 	wasReady := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionReady)
 	isReady := meta.IsStatusConditionTrue(st.Conditions, chainv1.ConditionReady)
 	wasDegraded := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionDegraded)
@@ -133,14 +159,6 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 	if isReady && !wasReady {
 		r.event(cn, corev1.EventTypeNormal, "NetworkReady", "All %d node(s) ready", st.ReadyNodes)
 	}
-	if equalStatus(&cn.Status, st) {
-		return nil
-	}
-	// A merge patch, not an update: a spec edit racing with this write must not turn into a
-	// conflict error. The status says which generation it describes.
-	base := cn.DeepCopy()
-	cn.Status = *st
-	return r.Status().Patch(ctx, cn, client.MergeFrom(base))
 }
 
 func statefulSetRolling(s *appsv1.StatefulSet) bool {
@@ -227,58 +245,6 @@ func setPermissionsApplied(st *chainv1.ChainNetworkStatus, set func(t string, st
 	}
 }
 
-// chainStatus asks every node pod for its view of the chain (by pod IP: works from inside
-// and outside the cluster network alike) and checks that they agree at the lowest height.
-func (r *ChainNetworkReconciler) chainStatus(ctx context.Context, cn *chainv1.ChainNetwork, pods []corev1.Pod) *chainv1.ChainStatus {
-	if len(pods) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	nodes := make([]chainv1.NodeStatus, len(pods))
-	statuses := make([]*api.Status, len(pods))
-	var wg sync.WaitGroup
-	for i := range pods {
-		p := &pods[i]
-		nodes[i].Name = p.Name
-		if p.Status.PodIP == "" {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			url := "http://" + net.JoinHostPort(p.Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort)))
-			s, err := r.Nodes.NodeStatus(ctx, url)
-			if err == nil {
-				statuses[i] = s
-			}
-		}()
-	}
-	wg.Wait()
-	cs := summarize(nodes, statuses)
-	r.checkAgreement(ctx, cn, pods, statuses, cs)
-	return cs
-}
-
-// checkAgreement asks every reachable node for its block at the common height: nodes on one
-// chain report the same hash there; any difference is a chain split.
-func (r *ChainNetworkReconciler) checkAgreement(ctx context.Context, cn *chainv1.ChainNetwork, pods []corev1.Pod, statuses []*api.Status, cs *chainv1.ChainStatus) {
-	hashes := map[string]bool{}
-	for i, s := range statuses {
-		if s == nil {
-			continue
-		}
-		url := "http://" + net.JoinHostPort(pods[i].Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort)))
-		h, err := r.Nodes.BlockHash(ctx, url, cs.CommonHeight)
-		if err != nil {
-			continue
-		}
-		hashes[h] = true
-	}
-	// Nodes that did not answer cannot clear a split summarize already saw at the tips.
-	cs.Agree = cs.Agree && len(hashes) <= 1
-}
-
 // summarize turns the nodes' answers into the chain status: best and common height, hash rate,
 // and a first agreement check among the nodes whose tip is at the common height
 // (checkAgreement then compares every node's block at that height).
@@ -323,12 +289,11 @@ func equalStatus(a, b *chainv1.ChainNetworkStatus) bool {
 	return string(ja) == string(jb)
 }
 
-// failed records a failed step as Degraded with a reason and returns the error for a retry.
+// failed records a failed step as Degraded and not Ready, with a reason, and returns the error for a retry.
 func (r *ChainNetworkReconciler) failed(ctx context.Context, cn *chainv1.ChainNetwork, reason string, err error) (ctrl.Result, error) {
 	r.event(cn, corev1.EventTypeWarning, reason, "%v", err)
 	base := cn.DeepCopy()
-	meta.SetStatusCondition(&cn.Status.Conditions, metav1.Condition{Type: chainv1.ConditionDegraded, Status: metav1.ConditionTrue,
-		Reason: reason, Message: err.Error(), ObservedGeneration: cn.Generation})
+	setFailed(&cn.Status, cn.Generation, reason, err)
 	_ = r.Status().Patch(ctx, cn, client.MergeFrom(base))
 	return ctrl.Result{}, err
 }

@@ -1,11 +1,7 @@
 package controllers
 
 import (
-	"context"
-	"errors"
 	"testing"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
@@ -56,27 +52,5 @@ func TestPermissionsAppliedFollowsTheNodes(t *testing.T) {
 	setConditions(pub, pst, false)
 	if meta.FindStatusCondition(pst.Conditions, chainv1.ConditionPermissionsApplied) != nil {
 		t.Fatal("public networks have no permission file")
-	}
-}
-
-// silentBlocks answers status but never a block: the network's block endpoint is failing.
-type silentBlocks struct{}
-
-func (silentBlocks) NodeStatus(context.Context, string) (*api.Status, error) {
-	return nil, errors.New("unused")
-}
-func (silentBlocks) BlockHash(context.Context, string, int64) (string, error) {
-	return "", errors.New("connection refused")
-}
-
-func TestUnansweredBlockQueriesDoNotHideASplit(t *testing.T) {
-	cn := network(chainv1.Public, org("default", 2, 0))
-	pods := []corev1.Pod{{Status: corev1.PodStatus{PodIP: "10.0.0.1"}}, {Status: corev1.PodStatus{PodIP: "10.0.0.2"}}}
-	statuses := []*api.Status{{Height: 7, BestHash: "a"}, {Height: 7, BestHash: "b"}}
-	cs := summarize([]chainv1.NodeStatus{{Name: "a"}, {Name: "b"}}, statuses)
-	r := &ChainNetworkReconciler{Nodes: silentBlocks{}}
-	r.checkAgreement(context.Background(), cn, pods, statuses, cs)
-	if cs.Agree {
-		t.Fatal("different tips at the common height are a split even when block queries fail")
 	}
 }
