@@ -70,6 +70,8 @@ type Chain struct {
 	rejected  *rejectedCache
 	// bodyChecks counts body validations (tests check that remembered blocks skip them).
 	bodyChecks atomic.Uint64
+	// runCommits counts the runs ProcessBlocks committed (tests check that batches are batched).
+	runCommits atomic.Uint64
 	// gov is the membership after the tip (nil on a public network); replaced, never modified.
 	gov          *governance.State
 	minChainWork *big.Int
