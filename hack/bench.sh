@@ -18,6 +18,8 @@ echo "== P2P: block propagation p50/p99 on loopback (baseline: one hop, same run
 run 'BenchmarkPropagation$' 1x ./internal/p2p
 echo "== P2P: sync of 10,000 blocks from one peer and from four"
 run 'BenchmarkSync10k$' 1x ./internal/p2p
+echo "== P2P: sync of 100,000 small blocks from one peer, batched commits (baseline: one fsynced store commit per block, same run)"
+run 'BenchmarkSync100k$' 1x ./internal/p2p
 echo "== P2P: memory of an idle node and of 100 peer connections"
 run 'BenchmarkMemory$' 1x ./internal/p2p
 echo "== operator: 500 ChainNetworks created at once against envtest (real kube-apiserver + etcd)"

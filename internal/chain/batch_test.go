@@ -112,3 +112,45 @@ func TestProcessBlocksTakesDuplicatesAndOrphans(t *testing.T) {
 		t.Fatal("the orphan was not connected after its parent")
 	}
 }
+
+// TestSignaturesVerifiedOnce: a transfer the mempool checked and a block body prechecked on
+// arrival are not verified again when the block is connected; the entries are used up.
+func TestSignaturesVerifiedOnce(t *testing.T) {
+	h := newHarness(t)
+	tx := h.transfer(h.alice, h.bob, 10, 1, 0)
+	if err := h.c.CheckTransaction(tx); err != nil {
+		t.Fatal(err)
+	}
+	b := h.build(blockSpec{txs: []*wire.Tx{tx}})
+	if err := h.c.PrecheckBlock(b); err != nil {
+		t.Fatal(err)
+	}
+	sigs := h.c.sigs
+	hits, misses := sigs.Hits.Load(), sigs.Misses.Load()
+	h.mustConnect(b)
+	if got := sigs.Hits.Load() - hits; got != 2 {
+		t.Errorf("connecting: %d cache hits, want 2 (the transfer and the miner's signature)", got)
+	}
+	if got := sigs.Misses.Load() - misses; got != 0 {
+		t.Errorf("connecting: %d signatures verified again", got)
+	}
+	if sigs.Len() != 0 {
+		t.Errorf("%d entries left after the block that used them", sigs.Len())
+	}
+}
+
+// TestForgedSignatureNotCached: a body whose transfer signature was altered is refused even
+// though the genuine transaction (same sender, nonce and amounts) was verified before.
+func TestForgedSignatureNotCached(t *testing.T) {
+	h := newHarness(t)
+	tx := h.transfer(h.alice, h.bob, 10, 1, 0)
+	if err := h.c.CheckTransaction(tx); err != nil {
+		t.Fatal(err)
+	}
+	forged := *tx
+	forged.Signature[5] ^= 1
+	b := h.build(blockSpec{txs: []*wire.Tx{&forged}})
+	if _, err := h.process(b); RuleOf(err) != RuleBadTxSignature {
+		t.Fatalf("forged signature: %v", err)
+	}
+}

@@ -269,8 +269,11 @@ func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
 		}
 		d.peer, d.block, d.from = nil, b, p
 		sm.mu.Unlock()
-		sm.wakeConnector()
 		sm.schedule()
+		// Verify its signatures here, on p's goroutine, into the signature cache: several peers'
+		// blocks verify in parallel, and alongside the connector, which then finds them done.
+		_ = sm.s.chain.PrecheckBlock(b)
+		sm.wakeConnector()
 		return
 	}
 	sm.mu.Unlock()
