@@ -13,6 +13,7 @@ import (
 	"github.com/chainnet/chainnet/internal/genesis"
 	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/keys"
+	"github.com/chainnet/chainnet/internal/sigcache"
 	"github.com/chainnet/chainnet/internal/store"
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -50,6 +51,8 @@ type Options struct {
 	// refused (not marked invalid), so that every node stops at the same block for a scheduled
 	// upgrade and the upgraded nodes go on from there.
 	HaltHeight uint64
+	// SigCache remembers verified signatures. nil: a cache of sigcache.DefaultSize.
+	SigCache *sigcache.Cache
 }
 
 // Chain is the block chain of one network, backed by a store.
@@ -70,9 +73,14 @@ type Chain struct {
 	rejected  *rejectedCache
 	// bodyChecks counts body validations (tests check that remembered blocks skip them).
 	bodyChecks atomic.Uint64
+	// runCommits counts the runs ProcessBlocks committed (tests check that batches are batched).
+	runCommits atomic.Uint64
 	// gov is the membership after the tip (nil on a public network); replaced, never modified.
 	gov          *governance.State
 	minChainWork *big.Int
+	// sigs remembers verified signatures: the mempool's checks and PrecheckBlock fill it, block
+	// connection uses it up.
+	sigs *sigcache.Cache
 
 	listenersMu         sync.RWMutex
 	listeners           []Listener
@@ -85,7 +93,10 @@ func New(db *store.DB, params *genesis.Params, opts Options) (*Chain, error) {
 		db: db, params: params, log: opts.Logger, now: opts.Now, halt: opts.HaltHeight,
 		index: map[wire.Hash]*blockNode{}, listeners: opts.Listeners,
 		orphans: newOrphanPool(opts.MaxOrphans), rejected: newRejectedCache(opts.RejectedCacheSize),
-		minChainWork: new(big.Int),
+		minChainWork: new(big.Int), sigs: opts.SigCache,
+	}
+	if c.sigs == nil {
+		c.sigs = sigcache.New(0)
 	}
 	if opts.MinChainWork != nil {
 		c.minChainWork.Set(opts.MinChainWork)

@@ -14,11 +14,14 @@ const blockVersion = 1
 
 // CheckTransaction applies the rules that need no state: type, chain id, amounts, payload,
 // signature. The mempool runs it before admission and the chain for every transaction of a block.
+//
+// A signature that verifies is remembered (the signature cache), so that the block that carries
+// the transaction later does not verify it again.
 func (c *Chain) CheckTransaction(tx *wire.Tx) error {
-	return checkTransaction(tx, c.params.ChainID, c.params.Membership.Permissioned())
+	return checkTransaction(tx, c.params.ChainID, c.params.Membership.Permissioned(), c.sigs.Verify)
 }
 
-func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool) error {
+func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool, verify wire.VerifyFunc) error {
 	if tx.ChainID != chainID {
 		return ruleErr(RuleWrongChainID, "tx %s: chain id %d, this network is %d", tx.ID(), tx.ChainID, chainID)
 	}
@@ -32,7 +35,7 @@ func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool) error {
 		if _, err := governance.DecodeAction(tx.Payload); err != nil {
 			return ruleErr(RuleMalformedGovernance, "tx %s: %v", tx.ID(), err)
 		}
-		if err := tx.VerifySignature(); err != nil {
+		if err := tx.VerifySignatureWith(verify); err != nil {
 			return ruleErr(RuleBadTxSignature, "tx %s: %v", tx.ID(), err)
 		}
 		return nil
@@ -43,7 +46,7 @@ func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool) error {
 	if tx.To == tx.Sender() {
 		return ruleErr(RuleSelfTransfer, "tx %s: sender and recipient are the same", tx.ID())
 	}
-	if err := tx.VerifySignature(); err != nil {
+	if err := tx.VerifySignatureWith(verify); err != nil {
 		return ruleErr(RuleBadTxSignature, "tx %s: %v", tx.ID(), err)
 	}
 	return nil
@@ -51,9 +54,26 @@ func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool) error {
 
 // checkBodySanity applies every rule of the body that needs neither the parent nor state,
 // cheapest first, so that junk is rejected before signatures are verified. The header passed
-// checkHeaderSanity before.
+// checkHeaderSanity before. Signatures are looked up in the signature cache and their entries
+// used up: a block is validated once.
 func (c *Chain) checkBodySanity(b *wire.Block) error {
 	c.bodyChecks.Add(1)
+	return c.checkBody(b, c.sigs.VerifyOnce)
+}
+
+// PrecheckBlock verifies a block's signatures into the signature cache, without locks and
+// without recording anything about the block: the P2P layer runs it on each downloaded block as
+// it arrives, on the receiving peer's goroutine, so that connecting the block later (in chain
+// order, on one goroutine) finds its signatures verified. Its verdict is advisory; only
+// ProcessBlock's counts.
+func (c *Chain) PrecheckBlock(b *wire.Block) error {
+	if err := c.checkHeaderSanity(&b.Header); err != nil {
+		return err
+	}
+	return c.checkBody(b, c.sigs.Verify)
+}
+
+func (c *Chain) checkBody(b *wire.Block, verify wire.VerifyFunc) error {
 	h := &b.Header
 	if size := b.Size(); uint64(size) > c.params.MaxBlockSize {
 		return ruleErr(RuleBlockTooLarge, "%d bytes, limit %d", size, c.params.MaxBlockSize)
@@ -75,10 +95,10 @@ func (c *Chain) checkBodySanity(b *wire.Block) error {
 	if root := wire.MerkleRoot(ids); root != h.MerkleRoot {
 		return ruleErr(RuleBadMerkleRoot, "header commits to %s, transactions give %s", h.MerkleRoot, root)
 	}
-	if err := b.VerifyMinerSignature(); err != nil {
+	if err := b.VerifyMinerSignatureWith(verify); err != nil {
 		return ruleErr(RuleBadMinerSignature, "block %s: %v", b.Hash(), err)
 	}
-	return c.checkTransactions(b.Txs[1:])
+	return c.checkTransactions(b.Txs[1:], verify)
 }
 
 func checkGovernanceCount(b *wire.Block) error {
@@ -111,11 +131,11 @@ const parallelVerifyThreshold = 64
 
 // checkTransactions runs CheckTransaction over txs, spreading signature checks over all cores for
 // large blocks (ed25519 verification dominates block validation).
-func (c *Chain) checkTransactions(txs []*wire.Tx) error {
+func (c *Chain) checkTransactions(txs []*wire.Tx, verify wire.VerifyFunc) error {
 	permissioned := c.params.Membership.Permissioned()
 	if len(txs) < parallelVerifyThreshold {
 		for _, tx := range txs {
-			if err := checkTransaction(tx, c.params.ChainID, permissioned); err != nil {
+			if err := checkTransaction(tx, c.params.ChainID, permissioned, verify); err != nil {
 				return err
 			}
 		}
@@ -134,7 +154,7 @@ func (c *Chain) checkTransactions(txs []*wire.Tx) error {
 		go func(w int, part []*wire.Tx) {
 			defer wg.Done()
 			for _, tx := range part {
-				if err := checkTransaction(tx, c.params.ChainID, permissioned); err != nil {
+				if err := checkTransaction(tx, c.params.ChainID, permissioned, verify); err != nil {
 					errs[w] = err
 					return
 				}

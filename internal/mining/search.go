@@ -98,18 +98,14 @@ func (m *Miner) worker(h wire.Header, start, gen uint64, target *[32]byte, found
 		m.log.Error("miner thread", "err", err)
 		return
 	}
-	nonce := start
-	for m.generation.Load() == gen {
-		for i := 0; i < batch; i++ {
-			if pow.Meets(hasher.Hash(nonce), target) {
-				m.hashes.Add(uint64(i + 1))
-				select {
-				case found <- nonce:
-				default:
-				}
-				return
+	for nonce := start; m.generation.Load() == gen; nonce += batch {
+		if n, ok := hasher.Search(nonce, batch, target); ok {
+			m.hashes.Add(n - nonce + 1)
+			select {
+			case found <- n:
+			default:
 			}
-			nonce++
+			return
 		}
 		m.hashes.Add(batch)
 	}

@@ -28,6 +28,19 @@ func (n *Node) ProcessUnrequestedBlock(ctx context.Context, b *wire.Block) (chai
 	return n.countBlock(b, res, err)
 }
 
+// ProcessBlocks is the entry point for runs of downloaded blocks, which the chain commits in
+// batches.
+func (n *Node) ProcessBlocks(ctx context.Context, blocks []*wire.Block) ([]chain.ProcessResult, error) {
+	results, err := n.chain.ProcessBlocks(ctx, blocks)
+	for i, res := range results {
+		n.countBlock(blocks[i], res, nil)
+	}
+	if err != nil && len(results) < len(blocks) {
+		n.countBlock(blocks[len(results)], chain.ProcessResult{}, err)
+	}
+	return results, err
+}
+
 func (n *Node) countBlock(b *wire.Block, res chain.ProcessResult, err error) (chain.ProcessResult, error) {
 	if err != nil {
 		if rule := chain.RuleOf(err); rule != "" {

@@ -32,6 +32,9 @@ type Backend interface {
 	// ProcessUnrequestedBlock one a peer announced or pushed.
 	ProcessBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error)
 	ProcessUnrequestedBlock(ctx context.Context, b *wire.Block) (chain.ProcessResult, error)
+	// ProcessBlocks takes downloaded blocks in chain order and commits them in batches
+	// (chain.Chain.ProcessBlocks).
+	ProcessBlocks(ctx context.Context, blocks []*wire.Block) ([]chain.ProcessResult, error)
 	SubmitTx(tx *wire.Tx) error
 }
 

@@ -107,6 +107,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.goRun(s.acceptLoop)
 	s.goRun(s.connectionManager)
+	s.goRun(s.sync.connector)
 	return nil
 }
 

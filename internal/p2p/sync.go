@@ -55,12 +55,14 @@ type syncManager struct {
 	inflight  map[*Peer]int
 	announced *requests // blocks requested after an inv, outside the queue
 	procMu    sync.Mutex
+	// ready wakes the connector goroutine.
+	ready chan struct{}
 	// pendingTotal counts the pending headers of every peer.
 	pendingTotal atomic.Int64
 }
 
 func newSyncManager(s *Server) *syncManager {
-	return &syncManager{s: s, byHash: map[wire.Hash]*download{}, inflight: map[*Peer]int{}, announced: newRequests(20 * time.Second)}
+	return &syncManager{s: s, ready: make(chan struct{}, 1), byHash: map[wire.Hash]*download{}, inflight: map[*Peer]int{}, announced: newRequests(20 * time.Second)}
 }
 
 // headerState is a peer's header exchange, guarded by its own lock because orphan handling may
@@ -267,8 +269,11 @@ func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
 		}
 		d.peer, d.block, d.from = nil, b, p
 		sm.mu.Unlock()
-		sm.processReady()
 		sm.schedule()
+		// Verify its signatures here, on p's goroutine, into the signature cache: several peers'
+		// blocks verify in parallel, and alongside the connector, which then finds them done.
+		_ = sm.s.chain.PrecheckBlock(b)
+		sm.wakeConnector()
 		return
 	}
 	sm.mu.Unlock()
@@ -281,32 +286,98 @@ func (sm *syncManager) onBlock(p *Peer, b *wire.Block) {
 	sm.procMu.Unlock()
 }
 
-// processReady connects queued blocks from the head of the queue while they are here.
+// connector connects downloaded blocks on its own goroutine, so that the peers' read loops go on
+// receiving (and schedule more requests) while a batch is validated and committed: blocks that
+// arrive during a commit make the next batch.
+func (sm *syncManager) connector() {
+	for {
+		select {
+		case <-sm.s.ctx.Done():
+			return
+		case <-sm.ready:
+			sm.processReady()
+			sm.schedule()
+		}
+	}
+}
+
+// wakeConnector tells the connector that the head of the queue may have arrived.
+func (sm *syncManager) wakeConnector() {
+	select {
+	case sm.ready <- struct{}{}:
+	default:
+	}
+}
+
+// processReady connects queued blocks from the head of the queue while they are here, in
+// batches the chain commits together.
 func (sm *syncManager) processReady() {
 	sm.procMu.Lock()
 	defer sm.procMu.Unlock()
 	for {
-		sm.mu.Lock()
-		if len(sm.queue) == 0 || sm.queue[0].block == nil {
-			sm.mu.Unlock()
+		ready := sm.takeReady(chain.MaxBatch)
+		if len(ready) == 0 || !sm.processRun(ready) {
 			return
 		}
-		d := sm.queue[0]
-		sm.queue[0] = nil
-		sm.queue = sm.queue[1:]
-		delete(sm.byHash, d.hash)
-		sm.mu.Unlock()
-		if err := sm.process(d.from, d.block, false, true); chain.IsMutation(err) {
+	}
+}
+
+// takeReady removes up to max received downloads from the head of the queue.
+func (sm *syncManager) takeReady(max int) []*download {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	n := 0
+	for n < len(sm.queue) && n < max && sm.queue[n].block != nil {
+		delete(sm.byHash, sm.queue[n].hash)
+		n++
+	}
+	ready := append([]*download(nil), sm.queue[:n]...)
+	clear(sm.queue[:n])
+	sm.queue = sm.queue[n:]
+	return ready
+}
+
+// processRun connects ready downloads in chain order and scores the senders of invalid ones. It
+// returns false when a body did not belong to its header: that download and those after it go
+// back to the head of the queue, the body to be asked of someone else.
+func (sm *syncManager) processRun(ready []*download) bool {
+	for len(ready) > 0 {
+		blocks := make([]*wire.Block, len(ready))
+		for i, d := range ready {
+			blocks[i] = d.block
+		}
+		results, err := sm.s.b.ProcessBlocks(sm.s.ctx, blocks)
+		for i, res := range results {
+			sm.judge(ready[i].from, blocks[i], res, nil, false)
+		}
+		if err == nil {
+			return true
+		}
+		if sm.s.ctx.Err() != nil {
+			return false // shutting down
+		}
+		d := ready[len(results)]
+		sm.judge(d.from, d.block, chain.ProcessResult{}, err, false)
+		if chain.IsMutation(err) {
 			// The header was valid and the body was not its body (other transactions, or a
 			// signature that does not verify): the sender is scored, and someone else asked.
-			sm.mu.Lock()
 			d.tried[d.from.id] = true
 			d.block, d.from = nil, nil
-			sm.queue = append([]*download{d}, sm.queue...)
-			sm.byHash[d.hash] = d
-			sm.mu.Unlock()
-			return
+			sm.requeue(ready[len(results):])
+			return false
 		}
+		ready = ready[len(results)+1:]
+	}
+	return true
+}
+
+// requeue puts downloads back at the head of the queue, in order.
+func (sm *syncManager) requeue(ds []*download) {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	sm.queue = append(append([]*download{}, ds...), sm.queue...)
+	for _, d := range ds {
+		sm.byHash[d.hash] = d
 	}
 }
 
@@ -319,6 +390,12 @@ func (sm *syncManager) process(p *Peer, b *wire.Block, live, requested bool) err
 		process = sm.s.b.ProcessBlock
 	}
 	res, err := process(sm.s.ctx, b)
+	return sm.judge(p, b, res, err, live)
+}
+
+// judge acts on the chain's verdict on a block from p: scores p for an invalid block, learns p's
+// chain for an orphan, observes propagation for a live block. It returns err.
+func (sm *syncManager) judge(p *Peer, b *wire.Block, res chain.ProcessResult, err error, live bool) error {
 	if err != nil {
 		if pts, reason := blockMisbehaviour(err); pts > 0 && p != nil {
 			p.send(&message.Reject{Code: message.RejectInvalid, Reason: err.Error(), Hash: b.Hash()})

@@ -1,8 +1,11 @@
 package pow
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/chainnet/chainnet/internal/wire"
@@ -146,5 +149,73 @@ func TestMeets(t *testing.T) {
 		if Meets(x, &tb) != want {
 			t.Fatalf("Meets disagrees with big.Int for %s", x)
 		}
+	}
+}
+
+// TestHash2MatchesCryptoSHA256 checks the two-lane kernel (or its fallback) against crypto/sha256
+// on random headers and nonces, including nonces that carry across the 32-bit word boundary.
+func TestHash2MatchesCryptoSHA256(t *testing.T) {
+	t.Logf("SHA-NI kernel in use: %v", Accelerated())
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 2000; i++ {
+		var raw [wire.HeaderSize]byte
+		for j := range raw {
+			raw[j] = byte(rng.Uint32())
+		}
+		checkHash2(t, raw, rng.Uint64())
+	}
+	var raw [wire.HeaderSize]byte
+	for _, nonce := range []uint64{0, 1<<32 - 1, 1<<64 - 2, 1<<64 - 1} {
+		checkHash2(t, raw, nonce)
+	}
+}
+
+func checkHash2(t testing.TB, raw [wire.HeaderSize]byte, nonce uint64) {
+	t.Helper()
+	h, err := wire.DecodeHeader(raw[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := NewHeaderHasher(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := hasher.Hash2(nonce)
+	for k, got := range []wire.Hash{a, b} {
+		binary.LittleEndian.PutUint64(raw[wire.NonceOffset:], nonce+uint64(k))
+		first := sha256.Sum256(raw[:])
+		if want := wire.Hash(sha256.Sum256(first[:])); got != want {
+			t.Fatalf("header %x nonce %d: kernel %s, crypto/sha256 %s", raw[:], nonce+uint64(k), got, want)
+		}
+	}
+}
+
+func FuzzHash2(f *testing.F) {
+	f.Add(make([]byte, wire.HeaderSize), uint64(0))
+	f.Fuzz(func(t *testing.T, data []byte, nonce uint64) {
+		var raw [wire.HeaderSize]byte
+		copy(raw[:], data)
+		checkHash2(t, raw, nonce)
+	})
+}
+
+func TestSearchFindsTheFirstMeetingNonce(t *testing.T) {
+	h := wire.Header{Version: 1, Timestamp: 5, Bits: 0x1f00ffff}
+	hasher, err := NewHeaderHasher(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := TargetBytes(BigToCompact(TargetForDifficulty(64)))
+	nonce, ok := hasher.Search(0, 1<<20, &target)
+	if !ok {
+		t.Fatal("no nonce in 2^20 at difficulty 64")
+	}
+	for n := uint64(0); n < nonce; n++ {
+		if Meets(hasher.Hash(n), &target) {
+			t.Fatalf("Search returned %d, but %d meets", nonce, n)
+		}
+	}
+	if !Meets(hasher.Hash(nonce), &target) {
+		t.Fatalf("Search returned %d, which does not meet", nonce)
 	}
 }

@@ -56,14 +56,25 @@ type DB struct {
 // Tx is a read or read-write transaction.
 type Tx struct{ tx *bolt.Tx }
 
+// Options tune Open.
+type Options struct {
+	// NoSync skips the fsync of every commit. Only for generators of test and benchmark chains,
+	// whose output is copied or discarded: a crash loses what was written since the file was
+	// opened, and may corrupt it. A node never sets it.
+	NoSync bool
+}
+
 // Open opens (creating if needed) the database in dir.
-func Open(dir string) (*DB, error) {
+func Open(dir string) (*DB, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(dir string, o Options) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 	// The timeout turns a second node on the same data directory into an error instead of a hang.
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: o.NoSync})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: %w", path, ErrLocked)
 	}

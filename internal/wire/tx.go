@@ -215,12 +215,15 @@ func (tx *Tx) Sign(k *keys.Key) {
 }
 
 // VerifySignature checks a transfer's or governance transaction's signature against From.
-func (tx *Tx) VerifySignature() error {
+func (tx *Tx) VerifySignature() error { return tx.VerifySignatureWith(Ed25519Verify) }
+
+// VerifySignatureWith is VerifySignature through verify.
+func (tx *Tx) VerifySignatureWith(verify VerifyFunc) error {
 	if tx.IsCoinbase() {
 		return nil
 	}
 	h := tx.SigHash()
-	if !ed25519.Verify(tx.From[:], h[:], tx.Signature[:]) {
+	if !verify(tx.From[:], h[:], tx.Signature[:]) {
 		return ErrBadSignature
 	}
 	return nil
