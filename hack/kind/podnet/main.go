@@ -1,7 +1,8 @@
 // Command podnet is the pod network of the kind clusters built in hack/kind: the job of kind's
 // kindnetd (whose source is not on the module proxy) done with the CNI plugins the node image
 // ships. On every node it writes the CNI configuration for the node's podCIDR (ptp + host-local +
-// portmap) and keeps one route per other node's podCIDR through that node's address.
+// portmap), keeps one route per other node's podCIDR through that node's address, and masquerades
+// pod traffic leaving the cluster's pod range (kindnetd's job too).
 package main
 
 import (
@@ -30,8 +31,14 @@ func main() {
 	cniDir := flag.String("cni-conf-dir", "/etc/cni/net.d", "where the kubelet's container runtime reads CNI configurations")
 	interval := flag.Duration("interval", 10*time.Second, "how often nodes are listed and routes reconciled")
 	mtu := flag.Int("mtu", 1500, "MTU of the pods' interfaces")
+	clusterCIDR := flag.String("cluster-cidr", "10.244.0.0/16", "the cluster's pod range (kind's podSubnet); traffic leaving it is masqueraded")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	_, cluster, err := net.ParseCIDR(*clusterCIDR)
+	if err != nil {
+		log.Error("--cluster-cidr", "err", err)
+		os.Exit(1)
+	}
 	nodeName := os.Getenv("NODE_NAME")
 	if nodeName == "" {
 		log.Error("NODE_NAME is not set")
@@ -48,6 +55,9 @@ func main() {
 	for {
 		if err := reconcile(ctx, client, nodeName, *cniDir, *mtu, log); err != nil {
 			log.Error("reconcile", "err", err)
+		}
+		if err := ensureMasquerade(cluster); err != nil {
+			log.Error("masquerade", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/google/nftables/expr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -74,5 +77,58 @@ func TestWriteIfChanged(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "b" {
 		t.Fatalf("content %q", b)
+	}
+}
+
+// masquerades evaluates the rule's expressions on one IPv4 packet the way the kernel does.
+func masquerades(t *testing.T, exprs []expr.Any, src, dst string) bool {
+	t.Helper()
+	hdr := make([]byte, 20)
+	copy(hdr[12:], net.ParseIP(src).To4())
+	copy(hdr[16:], net.ParseIP(dst).To4())
+	var reg []byte
+	for _, e := range exprs {
+		switch e := e.(type) {
+		case *expr.Payload:
+			reg = append([]byte(nil), hdr[e.Offset:e.Offset+e.Len]...)
+		case *expr.Bitwise:
+			for i := range reg {
+				reg[i] = reg[i]&e.Mask[i] ^ e.Xor[i]
+			}
+		case *expr.Cmp:
+			if bytes.Equal(reg, e.Data) != (e.Op == expr.CmpOpEq) {
+				return false
+			}
+		case *expr.Masq:
+			return true
+		default:
+			t.Fatalf("unexpected expression %T", e)
+		}
+	}
+	return false
+}
+
+func TestMasqueradeOnlyPodTrafficLeavingTheCluster(t *testing.T) {
+	_, cluster, _ := net.ParseCIDR("10.244.0.0/16")
+	exprs, err := masqExprs(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		src, dst string
+		want     bool
+	}{
+		{"10.244.1.5", "172.18.0.3", true},  // to another cluster's node
+		{"10.244.1.5", "192.168.7.1", true}, // to the Docker host and beyond
+		{"10.244.1.5", "10.244.2.9", false}, // to a pod on another node: policies see its address
+		{"10.244.1.5", "10.244.1.6", false}, // to a pod on this node
+		{"172.18.0.2", "172.18.0.3", false}, // the node's own traffic
+	} {
+		if got := masquerades(t, exprs, c.src, c.dst); got != c.want {
+			t.Errorf("%s -> %s masqueraded = %v, want %v", c.src, c.dst, got, c.want)
+		}
+	}
+	if _, err := masqExprs(&net.IPNet{IP: net.ParseIP("fd00::"), Mask: net.CIDRMask(64, 128)}); err == nil {
+		t.Error("an IPv6 cluster CIDR was accepted")
 	}
 }
