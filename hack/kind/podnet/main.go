@@ -2,7 +2,7 @@
 // kindnetd (whose source is not on the module proxy) done with the CNI plugins the node image
 // ships. On every node it writes the CNI configuration for the node's podCIDR (ptp + host-local +
 // portmap), keeps one route per other node's podCIDR through that node's address, and masquerades
-// pods' traffic that leaves the cluster's pod range.
+// pod traffic leaving the cluster's pod range (kindnetd's job too).
 package main
 
 import (
@@ -34,6 +34,11 @@ func main() {
 	clusterCIDR := flag.String("cluster-cidr", "10.244.0.0/16", "the cluster's pod range (kind's podSubnet); traffic leaving it is masqueraded")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	_, cluster, err := net.ParseCIDR(*clusterCIDR)
+	if err != nil {
+		log.Error("--cluster-cidr", "err", err)
+		os.Exit(1)
+	}
 	nodeName := os.Getenv("NODE_NAME")
 	if nodeName == "" {
 		log.Error("NODE_NAME is not set")
@@ -44,26 +49,15 @@ func main() {
 		log.Error("no in-cluster configuration", "err", err)
 		os.Exit(1)
 	}
-	_, podRange, err := net.ParseCIDR(*clusterCIDR)
-	if err != nil {
-		log.Error("--cluster-cidr", "err", err)
-		os.Exit(1)
-	}
 	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	masqueraded := false
 	for {
-		if !masqueraded {
-			if err := ensureMasquerade(podRange); err != nil {
-				log.Error("masquerade", "err", err)
-			} else {
-				masqueraded = true
-				log.Info("masquerading traffic that leaves the pod range", "clusterCIDR", podRange)
-			}
-		}
 		if err := reconcile(ctx, client, nodeName, *cniDir, *mtu, log); err != nil {
 			log.Error("reconcile", "err", err)
+		}
+		if err := ensureMasquerade(cluster); err != nil {
+			log.Error("masquerade", "err", err)
 		}
 		select {
 		case <-ctx.Done():
