@@ -137,7 +137,7 @@ func (r *ChainNetworkReconciler) carryOut(ctx context.Context, cn *chainv1.Chain
 	case healReseed:
 		// The claim goes first: it stays (Terminating) while the pod uses it, and the StatefulSet
 		// controller creates a fresh one for the new pod once it is gone.
-		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: dataVolume + "-" + a.pod, Namespace: cn.Namespace}}
+		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: DataClaimName(a.pod), Namespace: cn.Namespace}}
 		if err := r.Delete(ctx, pvc); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("re-seed %s: delete its volume claim: %w", a.pod, err)
 		}

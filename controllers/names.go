@@ -86,6 +86,10 @@ func KeySecretName(cn *chainv1.ChainNetwork, org, role string, i int32) string {
 	return PodName(cn, org, role, i) + "-keys"
 }
 
+// DataClaimName is the data claim of a node's pod (the StatefulSet controller's naming:
+// claim template name, pod name).
+func DataClaimName(pod string) string { return "data-" + pod }
+
 // HeadlessServiceName is the DNS seed of the network.
 func HeadlessServiceName(cn *chainv1.ChainNetwork) string { return cn.Name + "-p2p" }
 

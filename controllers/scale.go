@@ -31,8 +31,13 @@ func (r *ChainNetworkReconciler) ensureStatefulSets(ctx context.Context, cn *cha
 			default:
 				r.noteScaling(cn, existing, desired)
 				r.noteRollout(cn, existing, desired)
+				// The claim template is immutable: keep it as created, grow the claims instead.
+				desired.Spec.VolumeClaimTemplates = existing.Spec.VolumeClaimTemplates
 			}
 			if err := r.apply(ctx, desired); err != nil {
+				return err
+			}
+			if err := r.growToSpec(ctx, cn, org, role); err != nil {
 				return err
 			}
 			if err := r.apply(ctx, podDisruptionBudget(cn, org.Name, role)); err != nil {

@@ -10,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -87,7 +85,7 @@ func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv
 	if due {
 		var height int64
 		if source, height = snapshotSource(cn, cs); source != "" {
-			s := volumeSnapshot(cn, dataVolume+"-"+source, now)
+			s := volumeSnapshot(cn, DataClaimName(source), now)
 			if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 				return nil, fmt.Errorf("snapshot %s: %w", s.GetName(), err)
 			}
@@ -178,7 +176,7 @@ func (r *ChainNetworkReconciler) restoreNewClaims(ctx context.Context, cn *chain
 	}
 	for _, n := range desiredNodes(cn) {
 		pod := PodName(cn, n.Org, n.Role, n.Ordinal)
-		name := dataVolume + "-" + pod
+		name := DataClaimName(pod)
 		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
 			continue
 		}
@@ -202,18 +200,9 @@ func restoredClaim(cn *chainv1.ChainNetwork, n node, name, snapshot string) *cor
 			org = o
 		}
 	}
-	size := resource.MustParse("1Gi")
-	if org.Storage.Size != nil && !org.Storage.Size.IsZero() {
-		size = *org.Storage.Size
-	}
 	group := volumeSnapshotGVK.Group
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cn.Namespace, Labels: setLabels(cn, n.Org, n.Role)},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: org.Storage.StorageClassName,
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
-			DataSource:       &corev1.TypedLocalObjectReference{APIGroup: &group, Kind: volumeSnapshotGVK.Kind, Name: snapshot},
-		},
-	}
+	pvc := dataClaim(cn, org, n.Role)
+	pvc.Name, pvc.Namespace = name, cn.Namespace
+	pvc.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: &group, Kind: volumeSnapshotGVK.Kind, Name: snapshot}
+	return &pvc
 }

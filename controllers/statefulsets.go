@@ -49,18 +49,8 @@ func statefulSet(cn *chainv1.ChainNetwork, org chainv1.Organization, role, genes
 			Affinity:                      affinityFor(cn, org, role),
 		},
 	}
-	size := resource.MustParse("1Gi")
-	if org.Storage.Size != nil && !org.Storage.Size.IsZero() {
-		size = *org.Storage.Size
-	}
-	storage := corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: dataVolume, Labels: labels},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: org.Storage.StorageClassName,
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: size}},
-		},
-	}
+	storage := dataClaim(cn, org, role)
+	storage.Name = dataVolume
 	return &appsv1.StatefulSet{
 		ObjectMeta: objectMeta(cn, StatefulSetName(cn, org.Name, role), labels),
 		Spec: appsv1.StatefulSetSpec{
@@ -78,6 +68,29 @@ func statefulSet(cn *chainv1.ChainNetwork, org chainv1.Organization, role, genes
 			},
 		},
 	}
+}
+
+// dataClaim is a node's data claim as the StatefulSet's claim template asks for it. The
+// template cannot change once the StatefulSet exists (the API server refuses it with 422), so
+// its labels are the selector's only, which never change; its size is the spec's at creation
+// (ensureStatefulSets keeps an existing template and grows the claims themselves).
+func dataClaim(cn *chainv1.ChainNetwork, org chainv1.Organization, role string) corev1.PersistentVolumeClaim {
+	return corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Labels: selectorLabels(cn, org.Name, role)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: org.Storage.StorageClassName,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: specSize(org)}},
+		},
+	}
+}
+
+// specSize is the size the spec asks for an organization's volumes.
+func specSize(org chainv1.Organization) resource.Quantity {
+	if org.Storage.Size != nil && !org.Storage.Size.IsZero() {
+		return *org.Storage.Size
+	}
+	return resource.MustParse("1Gi")
 }
 
 // nodeArgs are chainnode's flags; $(POD_NAME) and $(POD_NAMESPACE) are expanded by the kubelet.

@@ -76,9 +76,58 @@ func (r *ChainNetworkReconciler) growVolumes(ctx context.Context, cn *chainv1.Ch
 	return nil
 }
 
+// growToSpec expands the claims of an organization's role that are smaller than the spec's size
+// (the size was raised): in place, like autoGrow, since the claim template cannot change.
+func (r *ChainNetworkReconciler) growToSpec(ctx context.Context, cn *chainv1.ChainNetwork, org chainv1.Organization, role string) error {
+	want := specSize(org)
+	replicas := org.Validators
+	if role == RoleObserver {
+		replicas = org.Observers
+	}
+	for i := int32(0); i < replicas; i++ {
+		var pvc corev1.PersistentVolumeClaim
+		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: DataClaimName(PodName(cn, org.Name, role, i))}, &pvc); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		if have := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; have.Cmp(want) >= 0 {
+			continue
+		}
+		if err := r.resizeClaim(ctx, cn, &pvc, want, "spec.storage.size"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resizeClaim asks for size on a claim, if its class allows expansion; why says what asked.
+func (r *ChainNetworkReconciler) resizeClaim(ctx context.Context, cn *chainv1.ChainNetwork, pvc *corev1.PersistentVolumeClaim, size resource.Quantity, why string) error {
+	if pvc.Spec.StorageClassName != nil {
+		var sc storagev1.StorageClass
+		if err := r.Get(ctx, client.ObjectKey{Name: *pvc.Spec.StorageClassName}, &sc); err == nil && (sc.AllowVolumeExpansion == nil || !*sc.AllowVolumeExpansion) {
+			r.event(cn, corev1.EventTypeWarning, "VolumeNotExpandable", "%s: %s asks for %s but storage class %s does not allow volume expansion", pvc.Name, why, size.String(), sc.Name)
+			return nil
+		}
+	}
+	base := pvc.DeepCopy()
+	pvc.Spec.Resources.Requests[corev1.ResourceStorage] = size
+	if err := r.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+		if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
+			r.event(cn, corev1.EventTypeWarning, "VolumeNotExpandable", "%s: %v", pvc.Name, err)
+			return nil
+		}
+		return fmt.Errorf("grow %s: %w", pvc.Name, err)
+	}
+	r.event(cn, corev1.EventTypeNormal, "VolumeExpanded", "%s: %s -> %s (%s)", pvc.Name,
+		base.Spec.Resources.Requests.Storage().String(), size.String(), why)
+	return nil
+}
+
 func (r *ChainNetworkReconciler) growClaim(ctx context.Context, cn *chainv1.ChainNetwork, n chainv1.NodeStatus, policy chainv1.AutoGrow) error {
 	var pvc corev1.PersistentVolumeClaim
-	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: dataVolume + "-" + n.Name}, &pvc); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: DataClaimName(n.Name)}, &pvc); err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	if resizePending(&pvc) {
@@ -89,23 +138,5 @@ func (r *ChainNetworkReconciler) growClaim(ctx context.Context, cn *chainv1.Chai
 		r.event(cn, corev1.EventTypeWarning, "VolumeAtMaxSize", "%s is %d%% full and already at autoGrow.maxSize %s", pvc.Name, n.DiskUsedPercent, policy.MaxSize.String())
 		return nil
 	}
-	if pvc.Spec.StorageClassName != nil {
-		var sc storagev1.StorageClass
-		if err := r.Get(ctx, client.ObjectKey{Name: *pvc.Spec.StorageClassName}, &sc); err == nil && (sc.AllowVolumeExpansion == nil || !*sc.AllowVolumeExpansion) {
-			r.event(cn, corev1.EventTypeWarning, "VolumeNotExpandable", "%s is %d%% full but storage class %s does not allow volume expansion", pvc.Name, n.DiskUsedPercent, sc.Name)
-			return nil
-		}
-	}
-	base := pvc.DeepCopy()
-	pvc.Spec.Resources.Requests[corev1.ResourceStorage] = next
-	if err := r.Patch(ctx, &pvc, client.MergeFrom(base)); err != nil {
-		if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
-			r.event(cn, corev1.EventTypeWarning, "VolumeNotExpandable", "%s: %v", pvc.Name, err)
-			return nil
-		}
-		return fmt.Errorf("grow %s: %w", pvc.Name, err)
-	}
-	r.event(cn, corev1.EventTypeNormal, "VolumeExpanded", "%s is %d%% full: %s -> %s", pvc.Name, n.DiskUsedPercent,
-		base.Spec.Resources.Requests.Storage().String(), next.String())
-	return nil
+	return r.resizeClaim(ctx, cn, &pvc, next, fmt.Sprintf("%d%% full", n.DiskUsedPercent))
 }

@@ -197,13 +197,18 @@ type Organization struct {
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 }
 
-// StorageSpec sizes the PersistentVolumeClaim of each node.
+// StorageSpec sizes the PersistentVolumeClaim of each node. The StatefulSets' claim templates
+// cannot change once created: the class is fixed, and a larger size grows the existing claims
+// in place (the class must allow volume expansion); new nodes get claims of the new size.
+// +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="storage.storageClassName is immutable: existing claims keep their class"
+// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="storage.size may only grow: claims are expanded in place, never shrunk"
 type StorageSpec struct {
-	// Size of each node's volume.
+	// Size of each node's volume. It may grow (existing claims are expanded in place), never
+	// shrink.
 	// +kubebuilder:default="1Gi"
 	// +optional
 	Size *resource.Quantity `json:"size,omitempty"`
-	// StorageClassName of the claims; empty: the cluster's default class.
+	// StorageClassName of the claims; empty: the cluster's default class. Immutable.
 	// +optional
 	StorageClassName *string `json:"storageClassName,omitempty"`
 	// AutoGrow expands a node's claim in place when its volume fills (the storage class must
