@@ -60,7 +60,7 @@ func (r *ChainNetworkReconciler) ensureAdminKeys(ctx context.Context, cn *chainv
 			if err != nil {
 				return nil, err
 			}
-			made, err := r.createOnce(ctx, fresh)
+			made, err := r.createOnce(ctx, cn, fresh)
 			if err != nil {
 				return nil, fmt.Errorf("create admin key secret %s: %w", fresh.Name, err)
 			}
@@ -69,6 +69,8 @@ func (r *ChainNetworkReconciler) ensureAdminKeys(ctx context.Context, cn *chainv
 			}
 			s = fresh // what the API server holds, whoever created it
 		} else if err != nil {
+			return nil, err
+		} else if err := checkOwner(cn, s, o.Name); err != nil {
 			return nil, err
 		}
 		k, err := keys.Parse(s.Data[SecretAdminKey])

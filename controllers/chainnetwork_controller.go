@@ -10,6 +10,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -141,9 +142,12 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 // apply server-side applies obj as the operator's field manager: a second apply of the same
 // desired object is a no-op that leaves resourceVersion unchanged.
-func (r *ChainNetworkReconciler) apply(ctx context.Context, obj client.Object) error {
+func (r *ChainNetworkReconciler) apply(ctx context.Context, cn *chainv1.ChainNetwork, obj client.Object) error {
 	gvk, err := apiutil.GVKForObject(obj, r.Scheme)
 	if err != nil {
+		return err
+	}
+	if err := r.checkStored(ctx, cn, obj); err != nil {
 		return err
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
@@ -160,12 +164,29 @@ func (r *ChainNetworkReconciler) apply(ctx context.Context, obj client.Object) e
 	return nil
 }
 
+// checkStored refuses to overwrite an object of the same name that another network owns
+// (ForceOwnership would take it over).
+func (r *ChainNetworkReconciler) checkStored(ctx context.Context, cn *chainv1.ChainNetwork, obj client.Object) error {
+	stored, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("%T is not a client.Object", obj)
+	}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), stored); err != nil {
+		if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			return nil
+		}
+		return fmt.Errorf("read %s: %w", obj.GetName(), err)
+	}
+	return checkOwner(cn, stored, obj.GetLabels()[LabelOrg])
+}
+
 // createOnce creates obj unless it exists; existing objects are left untouched. When it exists
 // (the cache did not show it yet, or another pass made it first), obj is overwritten with the
 // stored object, read past the cache: callers go on with what the API server holds, never with
 // what they generated (keys, a genesis) for a create that did not happen. After any other error
 // obj must not be used.
-func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Object) (bool, error) {
+func (r *ChainNetworkReconciler) createOnce(ctx context.Context, cn *chainv1.ChainNetwork, obj client.Object) (bool, error) {
+	org := obj.GetLabels()[LabelOrg]
 	err := r.Create(ctx, obj)
 	if err == nil {
 		return true, nil
@@ -176,7 +197,7 @@ func (r *ChainNetworkReconciler) createOnce(ctx context.Context, obj client.Obje
 	if err := r.liveReader().Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return false, fmt.Errorf("read back %s: %w", obj.GetName(), err)
 	}
-	return false, nil
+	return false, checkOwner(cn, obj, org)
 }
 
 // SetupWithManager watches ChainNetworks and the objects they own.

@@ -303,6 +303,11 @@ var _ = Describe("Validation at admission", func() {
 			c.Spec.ExternalPeers = []chainv1.ExternalPeer{{Address: "peer.example.org:9333", NodeID: "abc"}}
 		}, "spec.externalPeers[0].nodeId"},
 		{"service type", func(c *chainv1.ChainNetwork) { c.Spec.Service.Type = "ExternalName" }, "spec.service.type"},
+		{"names too long together", func(c *chainv1.ChainNetwork) {
+			c.GenerateName, c.Name = "", strings.Repeat("n", 30)
+			c.Spec.Organizations[0].Name = strings.Repeat("o", 12)
+		}, "at most 41 characters together"},
+		{"a network name starting with a digit", func(c *chainv1.ChainNetwork) { c.GenerateName, c.Name = "", "1net" }, "metadata.name: a DNS-1035 label"},
 	}
 	for _, tc := range cases {
 		It("rejects "+tc.name+" naming "+tc.want, func() {
@@ -318,6 +323,11 @@ var _ = Describe("Validation at admission", func() {
 	immutable := []bad{
 		{"membership", func(c *chainv1.ChainNetwork) { c.Spec.Membership = chainv1.Private }, "spec.membership is immutable"},
 		{"consensus", func(c *chainv1.ChainNetwork) { c.Spec.Consensus.TargetBlockTimeSeconds = 60 }, "spec.consensus is immutable"},
+		{"storage class", func(c *chainv1.ChainNetwork) {
+			other := "other"
+			c.Spec.Organizations[0].Storage.StorageClassName = &other
+		},
+			"storage.storageClassName is immutable"},
 		{"genesis", func(c *chainv1.ChainNetwork) {
 			c.Spec.Genesis.Alloc = []chainv1.Alloc{{Address: strings.Repeat("ab", 20), Balance: 5}}
 		}, "spec.genesis is immutable"},

@@ -26,7 +26,7 @@ func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chain
 			if s, err = keySecret(cn, n); err != nil {
 				return nil, err
 			}
-			made, err := r.createOnce(ctx, s)
+			made, err := r.createOnce(ctx, cn, s)
 			if err != nil {
 				return nil, fmt.Errorf("create key secret %s: %w", s.Name, err)
 			}
@@ -34,6 +34,8 @@ func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chain
 				created++
 			}
 		} else if err != nil {
+			return nil, err
+		} else if err := checkOwner(cn, s, n.Org); err != nil {
 			return nil, err
 		}
 		k, err := keysOf(s)
@@ -53,7 +55,7 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	existing := &corev1.ConfigMap{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: GenesisConfigMapName(cn)}, existing)
 	if err == nil {
-		return existing.Annotations[AnnotationGenesisHash], nil
+		return existing.Annotations[AnnotationGenesisHash], checkOwner(cn, existing, "")
 	}
 	if !apierrors.IsNotFound(err) {
 		return "", err
@@ -71,7 +73,7 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	if err != nil {
 		return "", err
 	}
-	made, err := r.createOnce(ctx, cm)
+	made, err := r.createOnce(ctx, cn, cm)
 	if err != nil {
 		return "", fmt.Errorf("create genesis: %w", err)
 	}
@@ -126,6 +128,9 @@ func (r *ChainNetworkReconciler) ensurePermissions(ctx context.Context, cn *chai
 	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: PermissionsConfigMapName(cn)}, existing)
 	switch {
 	case err == nil:
+		if err := checkOwner(cn, existing, ""); err != nil {
+			return 0, err
+		}
 		old, _ := strconv.ParseUint(existing.Annotations[AnnotationPermissionsVersion], 10, 64)
 		version = max(old, 1)
 		if existing.Annotations["chainnet.io/permissions-content"] != permissionsContentHash(f) {
@@ -139,7 +144,7 @@ func (r *ChainNetworkReconciler) ensurePermissions(ctx context.Context, cn *chai
 	if err != nil {
 		return 0, err
 	}
-	return int64(version), r.apply(ctx, cm)
+	return int64(version), r.apply(ctx, cn, cm)
 }
 
 // ensureNetworkObjects applies the node config, the Services and the NetworkPolicy.
@@ -149,12 +154,12 @@ func (r *ChainNetworkReconciler) ensureNetworkObjects(ctx context.Context, cn *c
 		return err
 	}
 	for _, obj := range []client.Object{cfg, headlessService(cn), clientService(cn)} {
-		if err := r.apply(ctx, obj); err != nil {
+		if err := r.apply(ctx, cn, obj); err != nil {
 			return err
 		}
 	}
 	if np := networkPolicy(cn); np != nil {
-		return r.apply(ctx, np)
+		return r.apply(ctx, cn, np)
 	}
 	return nil
 }

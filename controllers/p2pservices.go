@@ -54,7 +54,7 @@ func (r *ChainNetworkReconciler) ensureP2PServices(ctx context.Context, cn *chai
 		for _, n := range desiredNodes(cn) {
 			svc := nodeP2PService(cn, n)
 			want[svc.Name] = true
-			if err := r.apply(ctx, svc); err != nil {
+			if err := r.apply(ctx, cn, svc); err != nil {
 				return err
 			}
 		}

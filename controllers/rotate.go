@@ -149,6 +149,11 @@ func (r *ChainNetworkReconciler) recordSwap(ctx context.Context, cn *chainv1.Cha
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
+	if err == nil {
+		if err := checkOwner(cn, &pod, n.Org); err != nil {
+			return nil, err
+		}
+	}
 	now := metav1.Now()
 	st.Phase, st.RotatedAt, st.RestartPodUID = chainv1.RotationRestarting, &now, string(pod.UID)
 	return func() error { return r.swapKeys(ctx, cn, n, st) }, nil
@@ -161,6 +166,9 @@ func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1
 	var pod corev1.Pod
 	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: st.Node}, &pod); err != nil {
 		return client.IgnoreNotFound(err)
+	}
+	if err := checkOwner(cn, &pod, ""); err != nil {
+		return err
 	}
 	if r.Nodes == nil || pod.Status.PodIP == "" || pod.DeletionTimestamp != nil {
 		return nil
@@ -191,6 +199,9 @@ func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.
 	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: KeySecretName(cn, n.Org, n.Role, n.Ordinal)}, &current); err != nil {
 		return err
 	}
+	if err := checkOwner(cn, &current, n.Org); err != nil {
+		return err
+	}
 	old, err := keysOf(&current)
 	if err != nil {
 		return err
@@ -201,7 +212,7 @@ func (r *ChainNetworkReconciler) startRotation(ctx context.Context, cn *chainv1.
 	}
 	next.Name = rotationSecretName(cn, n)
 	// An earlier attempt may have created it: then next holds its keys, which win.
-	if _, err := r.createOnce(ctx, next); err != nil {
+	if _, err := r.createOnce(ctx, cn, next); err != nil {
 		return fmt.Errorf("create %s: %w", next.Name, err)
 	}
 	nk, err := keysOf(next)
@@ -224,6 +235,9 @@ func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.Chain
 	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &current); err != nil {
 		return fmt.Errorf("keys of %s: %w", st.Node, err)
 	}
+	if err := checkOwner(cn, &current, n.Org); err != nil {
+		return err
+	}
 	if k, err := keysOf(&current); err != nil || k.NodeID != st.NewNodeID {
 		var next corev1.Secret
 		err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: rotationSecretName(cn, n)}, &next)
@@ -232,6 +246,9 @@ func (r *ChainNetworkReconciler) swapKeys(ctx context.Context, cn *chainv1.Chain
 		}
 		if err != nil {
 			return fmt.Errorf("new keys of %s: %w", st.Node, err)
+		}
+		if err := checkOwner(cn, &next, n.Org); err != nil {
+			return err
 		}
 		if nk, err := keysOf(&next); err != nil || nk.NodeID != st.NewNodeID {
 			return r.rotationLost(cn, st, "Secret "+next.Name+" does not hold the new keys recorded in status")
@@ -444,6 +461,9 @@ func (r *ChainNetworkReconciler) acquireRotationLease(ctx context.Context, cn *c
 		return true, nil
 	}
 	if err != nil {
+		return false, err
+	}
+	if err := checkOwner(cn, &lease, ""); err != nil {
 		return false, err
 	}
 	current := ""

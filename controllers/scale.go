@@ -34,13 +34,13 @@ func (r *ChainNetworkReconciler) ensureStatefulSets(ctx context.Context, cn *cha
 				// The claim template is immutable: keep it as created, grow the claims instead.
 				desired.Spec.VolumeClaimTemplates = existing.Spec.VolumeClaimTemplates
 			}
-			if err := r.apply(ctx, desired); err != nil {
+			if err := r.apply(ctx, cn, desired); err != nil {
 				return err
 			}
 			if err := r.growToSpec(ctx, cn, org, role); err != nil {
 				return err
 			}
-			if err := r.apply(ctx, podDisruptionBudget(cn, org.Name, role)); err != nil {
+			if err := r.apply(ctx, cn, podDisruptionBudget(cn, org.Name, role)); err != nil {
 				return err
 			}
 		}

@@ -43,5 +43,5 @@ func (r *ChainNetworkReconciler) ensureServiceMonitor(ctx context.Context, cn *c
 		}
 		return err
 	}
-	return r.apply(ctx, serviceMonitor(cn))
+	return r.apply(ctx, cn, serviceMonitor(cn))
 }

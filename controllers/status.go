@@ -291,6 +291,7 @@ func equalStatus(a, b *chainv1.ChainNetworkStatus) bool {
 
 // failed records a failed step as Degraded and not Ready, with a reason, and returns the error for a retry.
 func (r *ChainNetworkReconciler) failed(ctx context.Context, cn *chainv1.ChainNetwork, reason string, err error) (ctrl.Result, error) {
+	reason = failureReason(reason, err)
 	r.event(cn, corev1.EventTypeWarning, reason, "%v", err)
 	base := cn.DeepCopy()
 	setFailed(&cn.Status, cn.Generation, reason, err)

@@ -47,7 +47,10 @@ var _ = Describe("Storage edits", func() {
 		By("admission refuses a smaller size and another class")
 		err := update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Storage.Size = ptrTo(resource.MustParse("1Gi")) })
 		Expect(err).To(MatchError(ContainSubstring("storage.size may only grow")))
-		err = update(ctx, cn, func(c *chainv1.ChainNetwork) { other := "other"; c.Spec.Organizations[0].Storage.StorageClassName = &other })
+		err = update(ctx, cn, func(c *chainv1.ChainNetwork) {
+			other := "other"
+			c.Spec.Organizations[0].Storage.StorageClassName = &other
+		})
 		Expect(err).To(MatchError(ContainSubstring("storage.storageClassName is immutable")))
 	})
 })

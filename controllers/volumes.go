@@ -92,6 +92,9 @@ func (r *ChainNetworkReconciler) growToSpec(ctx context.Context, cn *chainv1.Cha
 			}
 			return err
 		}
+		if err := checkOwner(cn, &pvc, org.Name); err != nil {
+			return err
+		}
 		if have := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; have.Cmp(want) >= 0 {
 			continue
 		}
@@ -129,6 +132,9 @@ func (r *ChainNetworkReconciler) growClaim(ctx context.Context, cn *chainv1.Chai
 	var pvc corev1.PersistentVolumeClaim
 	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: DataClaimName(n.Name)}, &pvc); err != nil {
 		return client.IgnoreNotFound(err)
+	}
+	if err := checkOwner(cn, &pvc, ""); err != nil {
+		return err
 	}
 	if resizePending(&pvc) {
 		return nil

@@ -626,6 +626,14 @@ type NodeStatus struct {
 }
 
 // ChainNetwork is a proof-of-work blockchain network run by the operator.
+//
+// Every object name derives from the network's and its organizations' names. The longest, a
+// StatefulSet <network>-<organization>-validator, must leave room for the controller-revision-hash
+// label of its pods (name + 11 characters, at most 63), which bounds the two names together to 41
+// characters; the network's Services (<network>-p2p, <network>-api) need a name starting with a
+// letter.
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name: a DNS-1035 label (lowercase letters, digits and '-', starting with a letter): it names the network's Services"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40 && self.spec.organizations.all(o, size(self.metadata.name) + size(o.name) <= 41)",message="metadata.name and spec.organizations[].name: at most 41 characters together (and the network name at most 40), so every derived name fits its limit (<network>-<organization>-validator-31-p2p, the pods' controller-revision-hash label)"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=cn,categories=chainnet
