@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
@@ -24,9 +25,10 @@ const (
 	healRestart = "Restart"
 )
 
-// healAction is one repair: what, to which pod, and why.
+// healAction is one repair: what, to which pod (the one seen when it was planned), and why.
 type healAction struct {
 	kind, pod, reason string
+	uid               types.UID
 }
 
 // planHealing decides the network's next repair from its pods and the chain figures just read
@@ -61,8 +63,8 @@ func planHealing(spec chainv1.SelfHealing, pods []corev1.Pod, cs *chainv1.ChainS
 		return nil, lagging
 	}
 	for _, p := range pods {
-		if code, ok := lastExitCode(p); ok && code == ExitCorruptStore && peerHoldsChain(cs, p.Name) {
-			return &healAction{kind: healReseed, pod: p.Name, reason: "its store is corrupt (exit status 3)"}, lagging
+		if storeCorrupt(p) && peerHoldsChain(cs, p.Name) {
+			return &healAction{kind: healReseed, pod: p.Name, uid: p.UID, reason: "its store is corrupt (exit status 3)"}, lagging
 		}
 	}
 	for _, l := range lagging {
@@ -75,22 +77,23 @@ func planHealing(spec chainv1.SelfHealing, pods []corev1.Pod, cs *chainv1.ChainS
 	return nil, lagging
 }
 
-// lastExitCode is the chainnode container's exit status, from its current state if it has
-// terminated, else from its previous run.
-func lastExitCode(p corev1.Pod) (int32, bool) {
+// storeCorrupt: the chainnode container is down now because its store is corrupt: it has
+// terminated with exit status 3, or it waits to be started again (CrashLoopBackOff) after
+// exiting 3. A container running again (even not ready yet, while it syncs) is not: its volume
+// is not wiped for how a previous run ended.
+func storeCorrupt(p corev1.Pod) bool {
 	for _, c := range p.Status.ContainerStatuses {
 		if c.Name != "chainnode" {
 			continue
 		}
 		if t := c.State.Terminated; t != nil {
-			return t.ExitCode, true
+			return t.ExitCode == ExitCorruptStore
 		}
-		// Waiting to restart (CrashLoopBackOff) or just restarted and not ready: how it ended last.
-		if t := c.LastTerminationState.Terminated; t != nil && !c.Ready {
-			return t.ExitCode, true
+		if t := c.LastTerminationState.Terminated; c.State.Waiting != nil && t != nil {
+			return t.ExitCode == ExitCorruptStore
 		}
 	}
-	return 0, false
+	return false
 }
 
 // peerHoldsChain: a node other than pod answers, is synced and has blocks.
@@ -112,9 +115,15 @@ func (r *ChainNetworkReconciler) heal(ctx context.Context, cn *chainv1.ChainNetw
 	}
 	h.Lagging = lagging
 	if action != nil {
-		if err := r.carryOut(ctx, cn, action); err != nil {
+		done, err := r.carryOut(ctx, cn, action)
+		if err != nil {
 			return err
 		}
+		if !done {
+			action = nil // the pod changed since it was seen: planned again on the next pass
+		}
+	}
+	if action != nil {
 		now := metav1.Now()
 		h.LastAction, h.LastActionTime = fmt.Sprintf("%s %s: %s", action.kind, action.pod, action.reason), &now
 		if action.kind == healReseed {
@@ -131,27 +140,60 @@ func (r *ChainNetworkReconciler) heal(ctx context.Context, cn *chainv1.ChainNetw
 	return nil
 }
 
-func (r *ChainNetworkReconciler) carryOut(ctx context.Context, cn *chainv1.ChainNetwork, a *healAction) error {
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: a.pod, Namespace: cn.Namespace}}
+// carryOut does a planned repair to the pod it was planned for, read again past the cache: a
+// pod replaced since (another UID) or, for a re-seed, running again is left alone (done is
+// false). Deletes are graceful and conditional on the UIDs read: a StatefulSet pod is never
+// force-deleted (two pods could run with one identity and one volume), and a claim or pod
+// created since is never the one deleted.
+func (r *ChainNetworkReconciler) carryOut(ctx context.Context, cn *chainv1.ChainNetwork, a *healAction) (bool, error) {
+	var pod corev1.Pod
+	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: a.pod}, &pod); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if err := checkOwner(cn, &pod, ""); err != nil {
+		return false, err
+	}
+	if (a.uid != "" && pod.UID != a.uid) || pod.DeletionTimestamp != nil {
+		return false, nil
+	}
 	switch a.kind {
 	case healReseed:
-		// The claim goes first: it stays (Terminating) while the pod uses it, and the StatefulSet
-		// controller creates a fresh one for the new pod once it is gone.
-		pvc := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: DataClaimName(a.pod), Namespace: cn.Namespace}}
-		if err := r.Delete(ctx, pvc); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("re-seed %s: delete its volume claim: %w", a.pod, err)
+		if !storeCorrupt(pod) {
+			return false, nil
 		}
-		if err := r.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("re-seed %s: delete the pod: %w", a.pod, err)
+		if err := r.deleteClaim(ctx, cn, DataClaimName(a.pod)); err != nil {
+			return false, fmt.Errorf("re-seed %s: %w", a.pod, err)
+		}
+		if err := r.Delete(ctx, &pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("re-seed %s: delete the pod: %w", a.pod, err)
 		}
 		r.event(cn, corev1.EventTypeWarning, "NodeReseeded", "%s: %s; its volume is replaced and it syncs from its peers", a.pod, a.reason)
 	case healRestart:
-		if err := r.Delete(ctx, pod); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("restart %s: %w", a.pod, err)
+		if err := r.Delete(ctx, &pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("restart %s: %w", a.pod, err)
 		}
 		r.event(cn, corev1.EventTypeWarning, "NodeRestarted", "%s: %s", a.pod, a.reason)
 	}
 	healingActions.WithLabelValues(cn.Namespace, cn.Name, a.kind).Inc()
+	return true, nil
+}
+
+// deleteClaim deletes a node's data claim. It goes first: it stays (Terminating) while the pod
+// uses it, and the StatefulSet controller creates a fresh one for the new pod once it is gone.
+func (r *ChainNetworkReconciler) deleteClaim(ctx context.Context, cn *chainv1.ChainNetwork, name string) error {
+	var pvc corev1.PersistentVolumeClaim
+	if err := r.liveReader().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: name}, &pvc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if err := checkOwner(cn, &pvc, ""); err != nil {
+		return err
+	}
+	if pvc.DeletionTimestamp != nil {
+		return nil
+	}
+	if err := r.Delete(ctx, &pvc, client.Preconditions{UID: &pvc.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete its volume claim: %w", err)
+	}
 	return nil
 }
 

@@ -63,6 +63,13 @@ func TestPlanHealing(t *testing.T) {
 				return p
 			}()},
 			cs: chain(synced("a", 100), synced("b", 100))},
+		{name: "exit 3 before, running again but not ready yet (syncing): not wiped", spec: spec,
+			pods: []corev1.Pod{healPod("a", -1, true), func() corev1.Pod {
+				p := healPod("b", 3, false)
+				p.Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+				return p
+			}()},
+			cs: chain(synced("a", 100), chainv1.NodeStatus{Name: "b", Reachable: true, Height: 100})},
 		{name: "lagging, first seen now: tracked, not restarted", spec: spec, pods: []corev1.Pod{healPod("a", -1, true), healPod("b", -1, true)},
 			cs: chain(synced("a", 100), synced("b", 80)), wantLagged: 1},
 		{name: "lagging past the grace period: restart", spec: spec, pods: []corev1.Pod{healPod("a", -1, true), healPod("b", -1, true)},
