@@ -103,7 +103,7 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.ensureNetworkObjects(ctx, cn, keys); err != nil {
 		return r.failed(ctx, cn, "ServicesFailed", err)
 	}
-	if err := r.restoreNewClaims(ctx, cn); err != nil {
+	if err := r.restoreNewClaims(ctx, cn, genesisHash); err != nil {
 		return r.failed(ctx, cn, "RestoreFailed", err)
 	}
 	if err := r.ensureStatefulSets(ctx, cn, genesisHash); err != nil {

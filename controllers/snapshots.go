@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,14 +23,30 @@ import (
 // and the CRDs are optional in a cluster.
 var volumeSnapshotGVK = schema.GroupVersionKind{Group: "snapshot.storage.k8s.io", Version: "v1", Kind: "VolumeSnapshot"}
 
+// Annotations of a snapshot: what it can be restored into.
+const (
+	annotationSnapshotClass   = "chainnet.io/storage-class"
+	annotationSnapshotGenesis = AnnotationGenesisHash
+)
+
 // volumeSnapshot builds the snapshot of one node's data claim, named after the network and the
-// time it is taken. Snapshots outlive the network, as its claims do: no owner reference.
-func volumeSnapshot(cn *chainv1.ChainNetwork, claim string, now time.Time) *unstructured.Unstructured {
+// time it is taken. Snapshots outlive the network, as its claims do: no owner reference. They
+// record the source's organization, storage class and the chain's genesis hash: a claim is
+// restored only from a snapshot of its own class and chain.
+func volumeSnapshot(cn *chainv1.ChainNetwork, source node, now time.Time) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(volumeSnapshotGVK)
 	u.SetName(fmt.Sprintf("%s-%s", cn.Name, now.UTC().Format("20060102-150405")))
 	u.SetNamespace(cn.Namespace)
-	u.SetLabels(componentLabels(cn, "snapshot"))
+	labels := componentLabels(cn, "snapshot")
+	labels[LabelOrg] = source.Org
+	u.SetLabels(labels)
+	ann := map[string]string{annotationSnapshotClass: storageClassOf(cn, source.Org)}
+	if cn.Status.GenesisHash != "" {
+		ann[annotationSnapshotGenesis] = cn.Status.GenesisHash
+	}
+	u.SetAnnotations(ann)
+	claim := DataClaimName(PodName(cn, source.Org, source.Role, source.Ordinal))
 	spec := map[string]any{"source": map[string]any{"persistentVolumeClaimName": claim}}
 	if c := cn.Spec.Snapshots.VolumeSnapshotClassName; c != nil && *c != "" {
 		spec["volumeSnapshotClassName"] = *c
@@ -85,7 +103,7 @@ func (r *ChainNetworkReconciler) ensureSnapshots(ctx context.Context, cn *chainv
 	if due {
 		var height int64
 		if source, height = snapshotSource(cn, cs); source != "" {
-			s := volumeSnapshot(cn, DataClaimName(source), now)
+			s := volumeSnapshot(cn, nodeByPod(cn)[source], now)
 			if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
 				return nil, fmt.Errorf("snapshot %s: %w", s.GetName(), err)
 			}
@@ -167,13 +185,16 @@ func (r *ChainNetworkReconciler) pruneSnapshots(ctx context.Context, cn *chainv1
 }
 
 // restoreNewClaims creates, for every node the spec adds whose claim and pod do not exist yet,
-// its data claim restored from the latest ready snapshot; the StatefulSet then adopts the claim
-// by name and the node syncs only what came after the snapshot.
-func (r *ChainNetworkReconciler) restoreNewClaims(ctx context.Context, cn *chainv1.ChainNetwork) error {
+// its data claim restored from the newest ready snapshot it can be restored from (restorable);
+// the StatefulSet then adopts the claim by name and the node syncs only what came after the
+// snapshot. A node with no such snapshot starts empty and syncs from its peers.
+func (r *ChainNetworkReconciler) restoreNewClaims(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string) error {
 	s := cn.Spec.Snapshots
 	if s == nil || (s.BootstrapNewNodes != nil && !*s.BootstrapNewNodes) || cn.Status.Snapshots == nil || cn.Status.Snapshots.LastReady == "" {
 		return nil
 	}
+	var snaps []unstructured.Unstructured // listed when a claim is missing
+	listed := false
 	for _, n := range desiredNodes(cn) {
 		pod := PodName(cn, n.Org, n.Role, n.Ordinal)
 		name := DataClaimName(pod)
@@ -183,17 +204,71 @@ func (r *ChainNetworkReconciler) restoreNewClaims(ctx context.Context, cn *chain
 		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: pod}, &corev1.Pod{}); !apierrors.IsNotFound(err) {
 			continue
 		}
-		pvc := restoredClaim(cn, n, name, cn.Status.Snapshots.LastReady)
-		if err := r.Create(ctx, pvc); err != nil && !apierrors.IsAlreadyExists(err) {
+		if !listed {
+			var err error
+			if snaps, err = r.listSnapshots(ctx, cn); err != nil {
+				return err
+			}
+			listed = true
+		}
+		snap := newestRestorable(cn, snaps, n.Org, genesisHash)
+		if snap == nil {
+			continue
+		}
+		pvc := restoredClaim(cn, n, name, snap)
+		if _, err := r.createOnce(ctx, cn, pvc); err != nil {
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
-		r.event(cn, corev1.EventTypeNormal, "VolumeRestored", "%s starts from VolumeSnapshot %s", pod, cn.Status.Snapshots.LastReady)
+		r.event(cn, corev1.EventTypeNormal, "VolumeRestored", "%s starts from VolumeSnapshot %s", pod, snap.GetName())
 	}
 	return nil
 }
 
-// restoredClaim is the claim the StatefulSet would create for n, with the snapshot as its source.
-func restoredClaim(cn *chainv1.ChainNetwork, n node, name, snapshot string) *corev1.PersistentVolumeClaim {
+// newestRestorable is the newest ready snapshot (snaps are oldest first) a claim of org can be
+// restored from: of this chain (genesis hash, when recorded) and of the same storage class as
+// org's claims (a CSI driver restores only its own snapshots). Snapshots taken before these were
+// recorded are judged by their source claim's organization.
+func newestRestorable(cn *chainv1.ChainNetwork, snaps []unstructured.Unstructured, org, genesisHash string) *unstructured.Unstructured {
+	want := storageClassOf(cn, org)
+	for i := len(snaps) - 1; i >= 0; i-- {
+		u := &snaps[i]
+		if !snapshotReady(u) {
+			continue
+		}
+		ann := u.GetAnnotations()
+		if h, ok := ann[annotationSnapshotGenesis]; ok && h != genesisHash {
+			continue
+		}
+		class, ok := ann[annotationSnapshotClass]
+		if !ok {
+			src, _, _ := unstructured.NestedString(u.Object, "spec", "source", "persistentVolumeClaimName")
+			n, known := nodeByPod(cn)[strings.TrimPrefix(src, DataClaimName(""))]
+			if !known {
+				continue
+			}
+			class = storageClassOf(cn, n.Org)
+		}
+		if class == want {
+			return u
+		}
+	}
+	return nil
+}
+
+// storageClassOf is the storage class an organization's claims ask for ("" for the default).
+func storageClassOf(cn *chainv1.ChainNetwork, org string) string {
+	for _, o := range cn.Spec.Organizations {
+		if o.Name == org && o.Storage.StorageClassName != nil {
+			return *o.Storage.StorageClassName
+		}
+	}
+	return ""
+}
+
+// restoredClaim is the claim the StatefulSet would create for n, with the snapshot as its source
+// and at least the snapshot's restoreSize (after autoGrow the source may be larger than the spec
+// size, and a claim smaller than its snapshot never binds).
+func restoredClaim(cn *chainv1.ChainNetwork, n node, name string, snap *unstructured.Unstructured) *corev1.PersistentVolumeClaim {
 	var org chainv1.Organization
 	for _, o := range cn.Spec.Organizations {
 		if o.Name == n.Org {
@@ -203,6 +278,27 @@ func restoredClaim(cn *chainv1.ChainNetwork, n node, name, snapshot string) *cor
 	group := volumeSnapshotGVK.Group
 	pvc := dataClaim(cn, org, n.Role)
 	pvc.Name, pvc.Namespace = name, cn.Namespace
-	pvc.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: &group, Kind: volumeSnapshotGVK.Kind, Name: snapshot}
+	pvc.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: &group, Kind: volumeSnapshotGVK.Kind, Name: snap.GetName()}
+	if q, ok := restoreSize(snap); ok && q.Cmp(pvc.Spec.Resources.Requests[corev1.ResourceStorage]) > 0 {
+		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = q
+	}
 	return &pvc
+}
+
+// restoreSize is a snapshot's status.restoreSize (a quantity, as a string or a number of bytes).
+func restoreSize(snap *unstructured.Unstructured) (resource.Quantity, bool) {
+	v, ok, _ := unstructured.NestedFieldNoCopy(snap.Object, "status", "restoreSize")
+	if !ok {
+		return resource.Quantity{}, false
+	}
+	switch x := v.(type) {
+	case string:
+		q, err := resource.ParseQuantity(x)
+		return q, err == nil
+	case int64:
+		return *resource.NewQuantity(x, resource.BinarySI), true
+	case float64:
+		return *resource.NewQuantity(int64(x), resource.BinarySI), true
+	}
+	return resource.Quantity{}, false
 }
