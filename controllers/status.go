@@ -72,7 +72,7 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 		return err
 	}
 	failures := r.maintain(ctx, cn, st, pods, rolling)
-	r.upgradeReached(cn, st)
+	r.upgradeReached(cn, st, rolling)
 	setConditions(cn, st, rolling)
 	markFailures(cn, st, failures)
 	recordNetworkMetrics(cn, st)
@@ -259,7 +259,7 @@ func summarize(nodes []chainv1.NodeStatus, statuses []*api.Status) *chainv1.Chai
 		n.Reachable, n.Height, n.BestHash, n.Peers, n.Synced = true, int64(s.Height), s.BestHash, int32(s.Peers), !s.Syncing
 		n.HashRate = int64(s.Hashrate)
 		n.PermissionsVersion = int64(s.PermissionsVersion)
-		n.NodeID = s.NodeID
+		n.NodeID, n.HaltHeight, n.Halted = s.NodeID, int64(s.HaltHeight), s.Halted
 		if s.DataDiskSize > 0 {
 			n.DiskUsedPercent = int32(s.DataDiskUsed * 100 / s.DataDiskSize)
 		}

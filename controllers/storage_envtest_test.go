@@ -44,10 +44,12 @@ var _ = Describe("Storage edits", func() {
 		d := meta.FindStatusCondition(fetch(ctx, cn).Status.Conditions, chainv1.ConditionDegraded)
 		Expect(d == nil || d.Reason != "StatefulSetsFailed").To(BeTrue(), "Degraded: %+v", d)
 
-		By("admission refuses a smaller size and another class")
-		err := update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Storage.Size = ptrTo(resource.MustParse("1Gi")) })
-		Expect(err).To(MatchError(ContainSubstring("storage.size may only grow")))
-		err = update(ctx, cn, func(c *chainv1.ChainNetwork) {
+		By("a smaller size shrinks nothing and wedges nothing; admission refuses another class")
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Storage.Size = ptrTo(resource.MustParse("1Gi")) })).To(Succeed())
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Organizations[0].Validators = 3 })).To(Succeed())
+		Eventually(func() int32 { return *stsOf(ctx, cn, "default", controllers.RoleValidator).Spec.Replicas }).Should(Equal(int32(3)))
+		Expect(requested(ctx, claim)).To(Equal("2Gi"))
+		err := update(ctx, cn, func(c *chainv1.ChainNetwork) {
 			other := "other"
 			c.Spec.Organizations[0].Storage.StorageClassName = &other
 		})

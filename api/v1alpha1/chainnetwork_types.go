@@ -199,12 +199,13 @@ type Organization struct {
 
 // StorageSpec sizes the PersistentVolumeClaim of each node. The StatefulSets' claim templates
 // cannot change once created: the class is fixed, and a larger size grows the existing claims
-// in place (the class must allow volume expansion); new nodes get claims of the new size.
+// in place (the class must allow volume expansion). Claims are never shrunk: a smaller size
+// changes nothing. (A CEL rule comparing quantities exceeds the CRD cost budget: int-or-string
+// values have no length bound.)
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="storage.storageClassName is immutable: existing claims keep their class"
-// +kubebuilder:validation:XValidation:rule="!has(self.size) || !has(oldSelf.size) || quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",message="storage.size may only grow: claims are expanded in place, never shrunk"
 type StorageSpec struct {
-	// Size of each node's volume. It may grow (existing claims are expanded in place), never
-	// shrink.
+	// Size of each node's volume. Raising it expands the existing claims in place; lowering it
+	// shrinks nothing.
 	// +kubebuilder:default="1Gi"
 	// +optional
 	Size *resource.Quantity `json:"size,omitempty"`
@@ -477,6 +478,9 @@ const (
 	// kstatus (Flux, kpt, cli-utils) reads.
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
+	// ConditionUpgradesAccepted (networks with spec.upgrades): False names the scheduled upgrades
+	// refused because the chain is already past their height.
+	ConditionUpgradesAccepted = "UpgradesAccepted"
 	// ConditionPermissionsApplied (permissioned networks): every reachable node enforces the
 	// current permission file version.
 	ConditionPermissionsApplied = "PermissionsApplied"
@@ -518,6 +522,10 @@ type ChainNetworkStatus struct {
 	// run its image.
 	// +optional
 	UpgradedHeight int64 `json:"upgradedHeight,omitempty"`
+	// UpgradedImage is the image of that upgrade: the nodes keep it when its entry is removed
+	// from spec.upgrades (removing an applied entry never rolls the image back).
+	// +optional
+	UpgradedImage string `json:"upgradedImage,omitempty"`
 	// Snapshots: the network's volume snapshots (spec.snapshots).
 	// +optional
 	Snapshots *SnapshotStatus `json:"snapshots,omitempty"`
@@ -620,6 +628,12 @@ type NodeStatus struct {
 	// NodeID is the node's P2P identity (its public key).
 	// +optional
 	NodeID string `json:"nodeId,omitempty"`
+	// HaltHeight is the height the node was started to stop at (--halt-height, a scheduled
+	// upgrade), and Halted is true once it stopped there.
+	// +optional
+	HaltHeight int64 `json:"haltHeight,omitempty"`
+	// +optional
+	Halted bool `json:"halted,omitempty"`
 	// DiskUsedPercent is how full the node's data volume is.
 	// +optional
 	DiskUsedPercent int32 `json:"diskUsedPercent,omitempty"`
