@@ -90,9 +90,11 @@ func localOrganizations(cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins
 	return out, nil
 }
 
-// chainID derives a replay-protection id from the network's identity.
+// chainID derives a replay-protection id from the network's identity and founding time (not
+// its UID: the genesis is a function of the spec and the founding record, the same for a
+// network created again under its name).
 func chainID(cn *chainv1.ChainNetwork) uint64 {
-	h := hashOf(cn.Namespace, cn.Name, string(cn.UID))
+	h := hashOf(cn.Namespace, cn.Name, fmt.Sprint(cn.CreationTimestamp.Unix()))
 	var id uint64
 	fmt.Sscanf(h[:12], "%x", &id)
 	return id

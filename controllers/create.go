@@ -51,26 +51,31 @@ func (r *ChainNetworkReconciler) ensureKeySecrets(ctx context.Context, cn *chain
 }
 
 // ensureGenesis creates the genesis ConfigMap once and returns the genesis hash recorded on it.
+// The genesis goes onto the kept key Secrets (the founding record) before the ConfigMap is
+// created, and onto those of nodes added later; a network created again under the same name
+// takes its genesis from that record (founding.go).
 func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) (string, error) {
 	existing := &corev1.ConfigMap{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: GenesisConfigMapName(cn)}, existing)
 	if err == nil {
-		return existing.Annotations[AnnotationGenesisHash], checkOwner(cn, existing, "")
+		if err := checkOwner(cn, existing, ""); err != nil {
+			return "", err
+		}
+		hash := existing.Annotations[AnnotationGenesisHash]
+		return hash, r.recordFounding(ctx, cn, []byte(existing.Data[GenesisKey]), hash)
 	}
 	if !apierrors.IsNotFound(err) {
 		return "", err
 	}
-	var f *genesis.File
-	if cn.Spec.Join != nil {
-		f, err = r.joinedGenesis(ctx, cn)
-	} else {
-		f, err = genesisFile(cn, keys, admins)
-	}
+	f, restored, err := r.genesisToCreate(ctx, cn, keys, admins)
 	if err != nil {
-		return "", fmt.Errorf("genesis: %w", err)
+		return "", err
 	}
 	cm, hash, err := genesisConfigMap(cn, f)
 	if err != nil {
+		return "", err
+	}
+	if err := r.recordFounding(ctx, cn, []byte(cm.Data[GenesisKey]), hash); err != nil {
 		return "", err
 	}
 	made, err := r.createOnce(ctx, cn, cm)
@@ -80,8 +85,39 @@ func (r *ChainNetworkReconciler) ensureGenesis(ctx context.Context, cn *chainv1.
 	if !made {
 		return cm.Annotations[AnnotationGenesisHash], nil // an earlier pass made it
 	}
-	r.event(cn, corev1.EventTypeNormal, "GenesisCreated", "Genesis %s created", hash)
+	if restored {
+		r.event(cn, corev1.EventTypeNormal, "GenesisRestored", "Genesis %s restored from the founding record on the kept key Secrets", hash)
+	} else {
+		r.event(cn, corev1.EventTypeNormal, "GenesisCreated", "Genesis %s created", hash)
+	}
 	return hash, nil
+}
+
+// genesisToCreate is the genesis of a network that has no genesis ConfigMap: the one its kept
+// key Secrets record (when the spec describes that chain), else the one the spec founds or joins.
+func (r *ChainNetworkReconciler) genesisToCreate(ctx context.Context, cn *chainv1.ChainNetwork, keys map[node]nodeKeys, admins map[string]*keyspkg.Key) (*genesis.File, bool, error) {
+	var fresh *genesis.File
+	var err error
+	if cn.Spec.Join != nil {
+		fresh, err = r.joinedGenesis(ctx, cn)
+	} else {
+		fresh, err = genesisFile(cn, keys, admins)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("genesis: %w", err)
+	}
+	recorded, _, err := r.foundingRecord(ctx, cn)
+	if err != nil || recorded == nil {
+		return fresh, false, err
+	}
+	hash, err := recorded.Hash()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := describesChain(cn, recorded, hash, fresh); err != nil {
+		return nil, false, err
+	}
+	return recorded, true, nil
 }
 
 // joinedGenesis reads the genesis of the network spec.join names (inline or from a ConfigMap)

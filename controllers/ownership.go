@@ -59,5 +59,8 @@ func failureReason(step string, err error) string {
 	if IsForeignObject(err) {
 		return "NameConflict"
 	}
+	if IsGenesisMismatch(err) {
+		return "GenesisMismatch"
+	}
 	return step
 }

@@ -299,8 +299,15 @@ func (r *ChainNetworkReconciler) rotationLost(cn *chainv1.ChainNetwork, st *chai
 func (r *ChainNetworkReconciler) installKeys(ctx context.Context, cn *chainv1.ChainNetwork, current, next *corev1.Secret) error {
 	if current.Immutable == nil || !*current.Immutable {
 		base := current.DeepCopy()
-		current.Data = next.Data
-		current.Annotations = next.Annotations
+		for _, k := range []string{SecretNodeKey, SecretMinerKey} {
+			current.Data[k] = next.Data[k] // the founding record (genesis) stays
+		}
+		for k, v := range next.Annotations {
+			if current.Annotations == nil {
+				current.Annotations = map[string]string{}
+			}
+			current.Annotations[k] = v
+		}
 		return r.Patch(ctx, current, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	}
 	if err := r.Delete(ctx, current, client.Preconditions{UID: &current.UID}); err != nil && !apierrors.IsNotFound(err) {

@@ -52,6 +52,7 @@ var _ = Describe("Scheduled upgrades", func() {
 		fakePod(ctx, cn, "public-default-validator-0", "127.0.0.41")
 		fakePod(ctx, cn, "public-default-validator-1", "127.0.0.42")
 		Eventually(func(g Gomega) {
+			reportRolledOut(ctx, g, stsKey) // no StatefulSet controller here: the pods run the armed template
 			pokeNetwork(ctx, cn)
 			g.Expect(fetch(ctx, cn).Status.UpgradedHeight).To(Equal(int64(4)))
 		}, 60*time.Second, time.Second).Should(Succeed())
@@ -65,4 +66,34 @@ var _ = Describe("Scheduled upgrades", func() {
 		Consistently(func() uint64 { return max(a.Chain().Tip().Height, b.Chain().Tip().Height) }, 2*time.Second, 200*time.Millisecond).
 			Should(Equal(uint64(4)), "a node went past its halt height")
 	})
+
+	It("refuses at admission a new upgrade at or below the last applied one", func() {
+		ns := newNamespace()
+		cn := sample("public", ns)
+		cn.Spec.Paused = true // admission only
+		cn.Spec.Upgrades = []chainv1.ScheduledUpgrade{{Height: 10, Image: "chainnet/chainnode:next"}}
+		Expect(k8s.Create(ctx, cn)).To(Succeed())
+		got := fetch(ctx, cn)
+		got.Status.UpgradedHeight = 10
+		Expect(k8s.Status().Update(ctx, got)).To(Succeed())
+		err := update(ctx, cn, func(c *chainv1.ChainNetwork) {
+			c.Spec.Upgrades = append(c.Spec.Upgrades, chainv1.ScheduledUpgrade{Height: 8, Image: "chainnet/chainnode:old"})
+		})
+		Expect(err).To(MatchError(ContainSubstring("a new upgrade must be above status.upgradedHeight")))
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) {
+			c.Spec.Upgrades = append(c.Spec.Upgrades, chainv1.ScheduledUpgrade{Height: 20, Image: "chainnet/chainnode:3"})
+		})).To(Succeed(), "an upgrade above it, beside the applied one")
+		Expect(update(ctx, cn, func(c *chainv1.ChainNetwork) { c.Spec.Upgrades = c.Spec.Upgrades[1:] })).To(Succeed(), "removing the applied one")
+	})
 })
+
+// reportRolledOut writes the status the StatefulSet controller would once every pod runs the
+// current template (envtest runs no controller): the operator completes an upgrade only then.
+func reportRolledOut(ctx context.Context, g Gomega, key client.ObjectKey) {
+	var s appsv1.StatefulSet
+	g.Expect(k8s.Get(ctx, key, &s)).To(Succeed())
+	n := *s.Spec.Replicas
+	s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n, AvailableReplicas: n,
+		UpdatedReplicas: n, CurrentReplicas: n, CurrentRevision: "r", UpdateRevision: "r"}
+	g.Expect(k8s.Status().Update(ctx, &s)).To(Succeed())
+}

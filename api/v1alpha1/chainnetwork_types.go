@@ -648,6 +648,7 @@ type NodeStatus struct {
 // letter.
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name: a DNS-1035 label (lowercase letters, digits and '-', starting with a letter): it names the network's Services"
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40 && self.spec.organizations.all(o, size(self.metadata.name) + size(o.name) <= 41)",message="metadata.name and spec.organizations[].name: at most 41 characters together (and the network name at most 40), so every derived name fits its limit (<network>-<organization>-validator-31-p2p, the pods' controller-revision-hash label)"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.upgrades) || !has(self.status) || !has(self.status.upgradedHeight) || self.spec.upgrades.all(u, u.height > self.status.upgradedHeight || (has(oldSelf.spec.upgrades) && oldSelf.spec.upgrades.exists(o, o.height == u.height)))",message="spec.upgrades[].height: a new upgrade must be above status.upgradedHeight, the last upgrade the chain applied"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=cn,categories=chainnet
