@@ -254,6 +254,20 @@ func TestOperatorMetricsAreServedSecurely(t *testing.T) {
 	}
 }
 
+func TestOperatorReplicasElectALeader(t *testing.T) {
+	out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "replicaCount=2")
+	if err != nil {
+		t.Fatal(out)
+	}
+	objs := docs(t, out)
+	if !slices.Contains(managerArgs(t, objs), any("--leader-elect=true")) {
+		t.Fatalf("two replicas without leader election: %v", managerArgs(t, objs))
+	}
+	if out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "leaderElection=false"); err != nil {
+		t.Fatalf("one replica may run without leader election: %s", out)
+	}
+}
+
 func TestNetworkChartRendersEachMembership(t *testing.T) {
 	for _, tc := range []struct{ values, membership string }{
 		{"", "public"}, {"charts/chainnet-network/ci/consortium-values.yaml", "consortium"}, {"charts/chainnet-network/ci/private-values.yaml", "private"},
@@ -286,6 +300,7 @@ func TestValuesSchemaRejectsWrongValues(t *testing.T) {
 		{"charts/chainnet-operator", "image.pullPolicy=Sometimes", "pullPolicy"},
 		{"charts/chainnet-operator", "unknownKey=1", "unknownKey"},
 		{"charts/chainnet-operator", "watchNamespaces={Not_A_Namespace}", "watchNamespaces"},
+		{"charts/chainnet-operator", "replicaCount=2,leaderElection=false", "leaderElection"},
 		{"charts/chainnet-network", "membership=open", "membership"},
 		{"charts/chainnet-network", "organizations[0].name=Bad_Name", "name"},
 		{"charts/chainnet-network", "organizations[0].validators=99", "validators"},
