@@ -263,6 +263,17 @@ func TestOperatorReplicasElectALeader(t *testing.T) {
 	if !slices.Contains(managerArgs(t, objs), any("--leader-elect=true")) {
 		t.Fatalf("two replicas without leader election: %v", managerArgs(t, objs))
 	}
+	if pdb := named(objs, "PodDisruptionBudget", "", "chainnet-chainnet-operator"); pdb == nil || pdb["spec"].(map[string]any)["minAvailable"] != float64(1) {
+		t.Fatal("two replicas: a drain must leave one (PodDisruptionBudget minAvailable 1)")
+	}
+	for _, o := range objs {
+		if o["kind"] == "Deployment" && o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["affinity"] == nil {
+			t.Fatal("two replicas are not spread over nodes")
+		}
+	}
+	if out, _ := helm(t, "template", "chainnet", "charts/chainnet-operator"); strings.Contains(out, "kind: PodDisruptionBudget") {
+		t.Fatal("one replica: a PodDisruptionBudget would block every drain")
+	}
 	if out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "leaderElection=false"); err != nil {
 		t.Fatalf("one replica may run without leader election: %s", out)
 	}
