@@ -126,8 +126,10 @@ func (r *ChainNetworkReconciler) joinedGenesis(ctx context.Context, cn *chainv1.
 	j := cn.Spec.Join
 	text := j.Genesis
 	if j.GenesisConfigMap != "" {
+		// The user's ConfigMap carries none of our labels: the cache (filtered by them) never
+		// holds it, so it is read from the API server.
 		var cm corev1.ConfigMap
-		if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: j.GenesisConfigMap}, &cm); err != nil {
+		if err := r.uncached().Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: j.GenesisConfigMap}, &cm); err != nil {
 			return nil, fmt.Errorf("spec.join.genesisConfigMap %s: %w", j.GenesisConfigMap, err)
 		}
 		if text = cm.Data[GenesisKey]; text == "" {

@@ -31,20 +31,26 @@ func (f stepFailures) err() error {
 // maintain runs the steps that act on the chain figures just observed: self-healing, volume
 // growth and snapshots. They are independent: each runs whatever the others did, and a failure
 // is returned to be reported in the conditions, not to stop the status from being written.
-func (r *ChainNetworkReconciler) maintain(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, pods []corev1.Pod, rolling bool) stepFailures {
+// Figures the poller has not refreshed since the operator started are acted on by none of them.
+func (r *ChainNetworkReconciler) maintain(ctx context.Context, cn *chainv1.ChainNetwork, obs *observation) stepFailures {
+	st := obs.status
+	var chain *chainv1.ChainStatus
+	if obs.fresh {
+		chain = st.Chain
+	}
 	steps := []struct {
 		reason string
 		run    func() error
 	}{
 		{"HealingFailed", func() error {
-			if r.Poller == nil {
+			if !obs.fresh {
 				return nil
 			}
-			return r.heal(ctx, cn, st, pods, rolling)
+			return r.heal(ctx, cn, st, obs.pods, obs.rolling)
 		}},
-		{"VolumeGrowthFailed", func() error { return r.growVolumes(ctx, cn, st.Chain) }},
+		{"VolumeGrowthFailed", func() error { return r.growVolumes(ctx, cn, chain) }},
 		{"SnapshotsFailed", func() error {
-			snaps, err := r.ensureSnapshots(ctx, cn, st.Chain)
+			snaps, err := r.ensureSnapshots(ctx, cn, chain)
 			if err == nil {
 				st.Snapshots = snaps
 			}

@@ -143,3 +143,28 @@ func TestPollerNotifiesOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("observed height %d, want 6", cs.BestHeight)
 	}
 }
+
+// Healing acts only on figures the poller read since the operator started: the chain figures
+// of the previous status may be minutes old.
+func TestStaleFiguresAreNotActedOn(t *testing.T) {
+	cn := network(chainv1.Public, org("default", 2, 0))
+	cn.Spec.SelfHealing = chainv1.SelfHealing{LagBlocks: 3}
+	p := pollerWith(t, nil, cn, 2)
+	r := &ChainNetworkReconciler{Client: p.Reader.(client.Client), Poller: p}
+	lagging := PodName(cn, "default", RoleValidator, 1)
+	chain := &chainv1.ChainStatus{BestHeight: 50, Nodes: []chainv1.NodeStatus{
+		{Name: PodName(cn, "default", RoleValidator, 0), Reachable: true, Synced: true, Height: 50},
+		{Name: lagging, Reachable: true, Synced: true, Height: 10}}}
+	podExists := func() bool {
+		return r.Get(context.Background(), client.ObjectKey{Namespace: cn.Namespace, Name: lagging}, &corev1.Pod{}) == nil
+	}
+	for _, fresh := range []bool{false, true} {
+		st := &chainv1.ChainNetworkStatus{Chain: chain.DeepCopy()}
+		if f := r.maintain(context.Background(), cn, &observation{status: st, fresh: fresh}); len(f) > 0 {
+			t.Fatal(f.err())
+		}
+		if podExists() == fresh {
+			t.Fatalf("fresh=%v: lagging pod restarted=%v", fresh, !podExists())
+		}
+	}
+}

@@ -39,8 +39,12 @@ func statefulSet(cn *chainv1.ChainNetwork, org chainv1.Organization, role, genes
 			Annotations: map[string]string{AnnotationConfigHash: hashOf(append([]string{nodeImage(cn), genesisHash}, args...)...)},
 		},
 		Spec: corev1.PodSpec{
+			// A node never calls the Kubernetes API: a stolen pod holds no token to call it with.
+			AutomountServiceAccountToken: ptr(false),
+			// OnRootMismatch: a large chain volume is not walked and re-owned at every start.
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65532)),
-				RunAsGroup: ptr(int64(65532)), FSGroup: ptr(int64(65532)), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+				RunAsGroup: ptr(int64(65532)), FSGroup: ptr(int64(65532)), FSGroupChangePolicy: ptr(corev1.FSGroupChangeOnRootMismatch),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			TerminationGracePeriodSeconds: ptr(int64(30)),
 			Containers:                    []corev1.Container{nodeContainer(cn, org, args)},
 			Volumes:                       nodeVolumes(cn, org.Name, role),

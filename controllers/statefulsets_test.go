@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 )
 
@@ -24,6 +26,17 @@ func TestStatefulSetTemplateDoesNotDependOnReplicas(t *testing.T) {
 	c := statefulSet(cn, cn.Spec.Organizations[0], RoleValidator, "g")
 	if c.Spec.Template.Annotations[AnnotationConfigHash] == a.Spec.Template.Annotations[AnnotationConfigHash] {
 		t.Fatal("an image change must change the config hash")
+	}
+}
+
+func TestNodePodsHoldNoAPITokenAndSkipVolumeReowning(t *testing.T) {
+	cn := network(chainv1.Public, org("default", 1, 0))
+	spec := statefulSet(cn, cn.Spec.Organizations[0], RoleValidator, "g").Spec.Template.Spec
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Fatal("node pods must not mount a service-account token")
+	}
+	if p := spec.SecurityContext.FSGroupChangePolicy; p == nil || *p != corev1.FSGroupChangeOnRootMismatch {
+		t.Fatal("fsGroupChangePolicy must be OnRootMismatch")
 	}
 }
 

@@ -67,13 +67,14 @@ func (h HTTPNodeStatus) get(ctx context.Context, url string, out any) error {
 // reported in the conditions and returned for a retry; it never keeps the rest of the status
 // (chain figures, observedGeneration) from being written.
 func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) error {
-	st, pods, rolling, err := r.observe(ctx, cn, genesisHash, permVersion)
+	obs, err := r.observe(ctx, cn, genesisHash, permVersion)
 	if err != nil {
 		return err
 	}
-	failures := r.maintain(ctx, cn, st, pods, rolling)
-	r.upgradeReached(cn, st, rolling)
-	setConditions(cn, st, rolling)
+	st := obs.status
+	failures := r.maintain(ctx, cn, obs)
+	r.upgradeReached(cn, st, obs.rolling)
+	setConditions(cn, st, obs.rolling)
 	markFailures(cn, st, failures)
 	recordNetworkMetrics(cn, st)
 	r.recordTransitions(cn, st)
@@ -89,30 +90,41 @@ func (r *ChainNetworkReconciler) updateStatus(ctx context.Context, cn *chainv1.C
 	return failures.err()
 }
 
+// observation is what observe saw: the status to write, the node pods, whether a StatefulSet
+// rolls out, and whether the chain figures in the status are the poller's (fresh) or the
+// previous status' (the poller has not read the nodes since the operator started).
+type observation struct {
+	status  *chainv1.ChainNetworkStatus
+	pods    []corev1.Pod
+	rolling bool
+	fresh   bool
+}
+
 // observe computes the status from the StatefulSets, the node pods and the poller's last chain
-// figures; it changes nothing. The chain figures of the previous status stay until the poller
-// has read the nodes once (after an operator restart).
-func (r *ChainNetworkReconciler) observe(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) (*chainv1.ChainNetworkStatus, []corev1.Pod, bool, error) {
+// figures; it changes nothing.
+func (r *ChainNetworkReconciler) observe(ctx context.Context, cn *chainv1.ChainNetwork, genesisHash string, permVersion int64) (*observation, error) {
 	var sets appsv1.StatefulSetList
 	if err := r.List(ctx, &sets, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
-		return nil, nil, false, fmt.Errorf("list StatefulSets: %w", err)
+		return nil, fmt.Errorf("list StatefulSets: %w", err)
 	}
-	st := cn.Status.DeepCopy()
+	obs := &observation{status: cn.Status.DeepCopy()}
+	st := obs.status
 	st.ObservedGeneration = cn.Generation
 	st.GenesisHash = genesisHash
 	st.PermissionsVersion = permVersion
-	rolling := countReady(cn, st, sets.Items)
+	obs.rolling = countReady(cn, st, sets.Items)
 	if r.Poller == nil {
-		return st, nil, rolling, nil
+		return obs, nil
 	}
 	var pods corev1.PodList
 	if err := r.List(ctx, &pods, client.InNamespace(cn.Namespace), client.MatchingLabels{LabelNetwork: cn.Name, LabelComponent: "node"}); err != nil {
-		return nil, nil, false, fmt.Errorf("list pods: %w", err)
+		return nil, fmt.Errorf("list pods: %w", err)
 	}
+	obs.pods = pods.Items
 	if cs, ok := r.Poller.Observed(client.ObjectKeyFromObject(cn)); ok {
-		st.Chain = cs
+		st.Chain, obs.fresh = cs, true
 	}
-	return st, pods.Items, rolling, nil
+	return obs, nil
 }
 
 // countReady fills the node counts of st from the StatefulSets and says whether one of them is

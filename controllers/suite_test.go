@@ -27,6 +27,7 @@ import (
 var (
 	cfg        *rest.Config
 	k8s        client.Client
+	cached     client.Reader // the manager's cache
 	scheme     = runtime.NewScheme()
 	testEnv    *envtest.Environment
 	reconciler *controllers.ChainNetworkReconciler
@@ -58,8 +59,9 @@ var _ = BeforeSuite(func() {
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Cache: controllers.CacheOptions(nil), Metrics: metricsserver.Options{BindAddress: "0"}})
 	Expect(err).NotTo(HaveOccurred())
+	cached = mgr.GetCache()
 	reconciler = &controllers.ChainNetworkReconciler{Client: mgr.GetClient(), Scheme: scheme,
 		Recorder: mgr.GetEventRecorder("chainnet-operator"), Nodes: controllers.HTTPNodeStatus{}, APIReader: mgr.GetAPIReader()}
 	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())

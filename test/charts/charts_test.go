@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,7 +89,7 @@ func TestOperatorChartRendersAndKeepsTheGeneratedCRD(t *testing.T) {
 		t.Fatal(out)
 	}
 	objs := docs(t, out)
-	want := map[string]int{"CustomResourceDefinition": 1, "Deployment": 1, "ServiceAccount": 1, "ClusterRole": 3, "ClusterRoleBinding": 1,
+	want := map[string]int{"CustomResourceDefinition": 1, "Deployment": 1, "ServiceAccount": 1, "ClusterRole": 5, "ClusterRoleBinding": 2,
 		"Role": 1, "RoleBinding": 1, "Service": 1, "ServiceMonitor": 1, "PrometheusRule": 1, "ConfigMap": 1}
 	if got := kinds(objs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("rendered kinds %v, want %v", got, want)
@@ -130,6 +131,154 @@ func TestOperatorChartRendersAndKeepsTheGeneratedCRD(t *testing.T) {
 	}
 }
 
+// named is the rendered object of kind and name (in namespace, when not empty), or nil.
+func named(objs []map[string]any, kind, namespace, name string) map[string]any {
+	for _, o := range objs {
+		m := o["metadata"].(map[string]any)
+		if o["kind"] == kind && m["name"] == name && (namespace == "" || m["namespace"] == namespace) {
+			return o
+		}
+	}
+	return nil
+}
+
+// managerArgs are the operator container's arguments.
+func managerArgs(t *testing.T, objs []map[string]any) []any {
+	t.Helper()
+	for _, o := range objs {
+		if o["kind"] == "Deployment" {
+			return o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["args"].([]any)
+		}
+	}
+	t.Fatal("no Deployment rendered")
+	return nil
+}
+
+// grants says whether one of the rules allows verb on resource.
+func grants(rules []any, resource, verb string) bool {
+	for _, r := range rules {
+		m := r.(map[string]any)
+		res, _ := m["resources"].([]any)
+		verbs, _ := m["verbs"].([]any)
+		hasRes, hasVerb := false, false
+		for _, x := range res {
+			hasRes = hasRes || x == resource
+		}
+		for _, x := range verbs {
+			hasVerb = hasVerb || x == verb
+		}
+		if hasRes && hasVerb {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOperatorChartInstallsPerNamespace(t *testing.T) {
+	out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--namespace", "chainnet-system",
+		"--set", "watchNamespaces={team-a,team-b}")
+	if err != nil {
+		t.Fatal(out)
+	}
+	objs := docs(t, out)
+	for _, ns := range []string{"team-a", "team-b"} {
+		role := named(objs, "Role", ns, "chainnet-chainnet-operator")
+		if role == nil || named(objs, "RoleBinding", ns, "chainnet-chainnet-operator") == nil {
+			t.Fatalf("no Role and RoleBinding in %s", ns)
+		}
+		if !grants(role["rules"].([]any), "secrets", "create") {
+			t.Fatalf("the Role in %s lacks the operator's rules: %v", ns, role["rules"])
+		}
+	}
+	for _, o := range objs {
+		if o["kind"] == "ClusterRole" {
+			if rules, _ := o["rules"].([]any); grants(rules, "secrets", "get") || grants(rules, "pods", "delete") {
+				t.Fatalf("a namespace-scoped install grants Secrets or pods cluster-wide: %v", o["metadata"])
+			}
+		}
+	}
+	if !slices.Contains(managerArgs(t, objs), any("--watch-namespaces=team-a,team-b")) {
+		t.Fatalf("the operator does not watch only its namespaces: %v", managerArgs(t, objs))
+	}
+
+	out, err = helm(t, "template", "chainnet", "charts/chainnet-operator", "--namespace", "chainnet-system")
+	if err != nil {
+		t.Fatal(out)
+	}
+	objs = docs(t, out)
+	if role := named(objs, "ClusterRole", "", "chainnet-chainnet-operator"); role == nil || !grants(role["rules"].([]any), "secrets", "create") {
+		t.Fatal("by default the operator's rules are a ClusterRole")
+	}
+	if kinds(objs)["Role"] != 1 {
+		t.Fatal("by default the only Role is leader election's")
+	}
+}
+
+func TestOperatorRulesAreNarrow(t *testing.T) {
+	out, err := helm(t, "template", "chainnet", "charts/chainnet-operator")
+	if err != nil {
+		t.Fatal(out)
+	}
+	rules := named(docs(t, out), "ClusterRole", "", "chainnet-chainnet-operator")["rules"].([]any)
+	// Nothing is ever updated (server-side apply patches); Leases are read past the cache;
+	// NetworkPolicies and ServiceMonitors are never deleted.
+	for _, denied := range [][2]string{{"secrets", "update"}, {"configmaps", "delete"}, {"chainnetworks", "update"}, {"chainnetworks", "patch"},
+		{"leases", "list"}, {"leases", "watch"}, {"leases", "update"}, {"statefulsets", "update"}, {"networkpolicies", "delete"}} {
+		if grants(rules, denied[0], denied[1]) {
+			t.Errorf("the operator may %s %s: it never does", denied[1], denied[0])
+		}
+	}
+	for _, needed := range [][2]string{{"secrets", "create"}, {"pods", "delete"}, {"persistentvolumeclaims", "patch"}, {"leases", "create"}} {
+		if !grants(rules, needed[0], needed[1]) {
+			t.Errorf("the operator may not %s %s", needed[1], needed[0])
+		}
+	}
+}
+
+func TestOperatorMetricsAreServedSecurely(t *testing.T) {
+	out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "metrics.serviceMonitor.enabled=true")
+	if err != nil {
+		t.Fatal(out)
+	}
+	objs := docs(t, out)
+	if !slices.Contains(managerArgs(t, objs), any("--metrics-secure=true")) {
+		t.Fatalf("metrics are not served over HTTPS with authn/authz by default: %v", managerArgs(t, objs))
+	}
+	sm := named(objs, "ServiceMonitor", "", "chainnet-chainnet-operator")
+	ep := sm["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)
+	if ep["scheme"] != "https" || ep["bearerTokenFile"] == nil {
+		t.Fatalf("the ServiceMonitor does not scrape with HTTPS and a token: %v", ep)
+	}
+	if cr := named(objs, "ClusterRole", "", "chainnet-chainnet-operator-cluster"); cr == nil || !grants(cr["rules"].([]any), "tokenreviews", "create") {
+		t.Fatal("the operator cannot review the scrapers' tokens")
+	}
+}
+
+func TestOperatorReplicasElectALeader(t *testing.T) {
+	out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "replicaCount=2")
+	if err != nil {
+		t.Fatal(out)
+	}
+	objs := docs(t, out)
+	if !slices.Contains(managerArgs(t, objs), any("--leader-elect=true")) {
+		t.Fatalf("two replicas without leader election: %v", managerArgs(t, objs))
+	}
+	if pdb := named(objs, "PodDisruptionBudget", "", "chainnet-chainnet-operator"); pdb == nil || pdb["spec"].(map[string]any)["minAvailable"] != float64(1) {
+		t.Fatal("two replicas: a drain must leave one (PodDisruptionBudget minAvailable 1)")
+	}
+	for _, o := range objs {
+		if o["kind"] == "Deployment" && o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["affinity"] == nil {
+			t.Fatal("two replicas are not spread over nodes")
+		}
+	}
+	if out, _ := helm(t, "template", "chainnet", "charts/chainnet-operator"); strings.Contains(out, "kind: PodDisruptionBudget") {
+		t.Fatal("one replica: a PodDisruptionBudget would block every drain")
+	}
+	if out, err := helm(t, "template", "chainnet", "charts/chainnet-operator", "--set", "leaderElection=false"); err != nil {
+		t.Fatalf("one replica may run without leader election: %s", out)
+	}
+}
+
 func TestNetworkChartRendersEachMembership(t *testing.T) {
 	for _, tc := range []struct{ values, membership string }{
 		{"", "public"}, {"charts/chainnet-network/ci/consortium-values.yaml", "consortium"}, {"charts/chainnet-network/ci/private-values.yaml", "private"},
@@ -161,6 +310,8 @@ func TestValuesSchemaRejectsWrongValues(t *testing.T) {
 		{"charts/chainnet-operator", "replicaCount=0", "replicaCount"},
 		{"charts/chainnet-operator", "image.pullPolicy=Sometimes", "pullPolicy"},
 		{"charts/chainnet-operator", "unknownKey=1", "unknownKey"},
+		{"charts/chainnet-operator", "watchNamespaces={Not_A_Namespace}", "watchNamespaces"},
+		{"charts/chainnet-operator", "replicaCount=2,leaderElection=false", "leaderElection"},
 		{"charts/chainnet-network", "membership=open", "membership"},
 		{"charts/chainnet-network", "organizations[0].name=Bad_Name", "name"},
 		{"charts/chainnet-network", "organizations[0].validators=99", "validators"},
