@@ -74,9 +74,13 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		reader = r.APIReader
 	}
 	if err := reader.Get(ctx, req.NamespacedName, cn); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetNetworkMetrics(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !cn.DeletionTimestamp.IsZero() {
+		forgetNetworkMetrics(cn.Namespace, cn.Name)
 		return ctrl.Result{}, nil // owned objects go with it (garbage collection); PVCs and keys stay
 	}
 	if cn.Spec.Paused {

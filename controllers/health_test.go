@@ -4,8 +4,11 @@ import (
 	"os"
 	"path/filepath"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	lua "github.com/yuin/gopher-lua"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -68,3 +71,46 @@ func kstatusOf(cn *chainv1.ChainNetwork) status.Status {
 	Expect(err).NotTo(HaveOccurred())
 	return res.Status
 }
+
+var _ = Describe("The Argo CD health check on a consortium member", func() {
+	// The conditions the operator writes for a cluster whose organization the chain does not list
+	// yet (governance.go: Admitted False/AwaitingAdmission) next to what its nodes show.
+	member := func(conds ...metav1.Condition) *chainv1.ChainNetwork {
+		cn := &chainv1.ChainNetwork{ObjectMeta: metav1.ObjectMeta{Name: "joiner", Generation: 2}}
+		cn.Status.ObservedGeneration = 2
+		for _, c := range conds {
+			c.ObservedGeneration = 2
+			meta.SetStatusCondition(&cn.Status.Conditions, c)
+		}
+		return cn
+	}
+	cond := func(t string, s metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: t, Status: s, Reason: reason, Message: reason + " message"}
+	}
+	awaiting := cond(chainv1.ConditionAdmitted, metav1.ConditionFalse, "AwaitingAdmission")
+
+	DescribeTable("health and message",
+		func(cn *chainv1.ChainNetwork, want, msgPrefix string) {
+			h, msg := argoHealth(cn)
+			Expect(h).To(Equal(want))
+			Expect(msg).To(HavePrefix(msgPrefix))
+		},
+		Entry("awaiting admission with its nodes lost is Progressing, not Degraded",
+			member(awaiting, cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable"),
+				cond(chainv1.ConditionReady, metav1.ConditionFalse, "NodesNotReady")), "Progressing", "AwaitingAdmission: "),
+		Entry("awaiting admission with its nodes ready is Progressing, not Healthy",
+			member(awaiting, cond(chainv1.ConditionDegraded, metav1.ConditionFalse, "AsExpected"),
+				cond(chainv1.ConditionReady, metav1.ConditionTrue, "AllNodesReady")), "Progressing", "AwaitingAdmission: "),
+		Entry("awaiting admission with a chain split is Degraded",
+			member(awaiting, cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "ChainSplit"),
+				cond(chainv1.ConditionReady, metav1.ConditionFalse, "ChainSplit")), "Degraded", "ChainSplit: "),
+		Entry("awaiting admission with a failed step is Degraded",
+			member(awaiting, cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "ApplyFailed")), "Degraded", "ApplyFailed: "),
+		Entry("admitted and ready is Healthy",
+			member(cond(chainv1.ConditionAdmitted, metav1.ConditionTrue, "Member"), cond(chainv1.ConditionDegraded, metav1.ConditionFalse, "AsExpected"),
+				cond(chainv1.ConditionReady, metav1.ConditionTrue, "AllNodesReady")), "Healthy", "AllNodesReady message"),
+		Entry("admitted with its nodes lost is Degraded",
+			member(cond(chainv1.ConditionAdmitted, metav1.ConditionTrue, "Member"), cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable"),
+				cond(chainv1.ConditionReady, metav1.ConditionFalse, "NodesNotReady")), "Degraded", "NodesUnavailable: "),
+	)
+})

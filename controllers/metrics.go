@@ -39,3 +39,15 @@ func recordNetworkMetrics(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStat
 	}
 	networkChainSplit.With(l).Set(split)
 }
+
+// forgetNetworkMetrics drops a deleted network's gauges and counters: left behind, its last
+// values would be scraped for as long as the operator runs (a chain split or missing nodes
+// alerting forever for a network that is gone).
+func forgetNetworkMetrics(namespace, name string) {
+	l := prometheus.Labels{"namespace": namespace, "network": name}
+	networkChainSplit.DeletePartialMatch(l)
+	networkReadyNodes.DeletePartialMatch(l)
+	networkDesiredNodes.DeletePartialMatch(l)
+	networkBestHeight.DeletePartialMatch(l)
+	healingActions.DeletePartialMatch(l)
+}

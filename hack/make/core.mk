@@ -7,7 +7,7 @@ test: test-prereqs ## Run every test suite (unit, fuzz seeds, envtest, chart che
 	hack/test.sh
 
 .PHONY: test-prereqs
-test-prereqs: tools envtest ## Build the pinned tools the tests need (cached outside the clone).
+test-prereqs: tools envtest promtool ## Build the pinned tools the tests need (cached outside the clone).
 
 .PHONY: vet
 vet: ## gofmt check and go vet.

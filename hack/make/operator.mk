@@ -7,6 +7,10 @@ NODE_IMG ?= chainnet/chainnode:$(VERSION)
 tools: ## Build controller-gen and kustomize from module source into bin/ (cached).
 	hack/build-tools.sh
 
+.PHONY: promtool
+promtool: ## Build promtool from the Prometheus module into bin/ (cached); make test runs the alert rule tests with it.
+	hack/build-promtool.sh
+
 .PHONY: envtest
 envtest: ## Build envtest's kube-apiserver and etcd from module source into bin/k8s (cached).
 	hack/build-envtest.sh
