@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chainnet/chainnet/internal/chain"
 	"github.com/chainnet/chainnet/internal/chaintest"
@@ -207,5 +208,57 @@ func TestReorgReadmitsTransactions(t *testing.T) {
 	}
 	if !p.Has(tx.ID()) {
 		t.Fatal("transaction of the abandoned branch was not re-admitted")
+	}
+}
+
+// slowView blocks reads of one account's state until released: a template build reading it
+// must not hold up admission of other accounts' transactions.
+type slowView struct {
+	*chain.Chain
+	slow    keys.Address
+	reading chan struct{}
+	release chan struct{}
+}
+
+func (v *slowView) Account(a keys.Address) (chain.Account, error) {
+	if a == v.slow {
+		select {
+		case v.reading <- struct{}{}:
+		default:
+		}
+		<-v.release
+	}
+	return v.Chain.Account(a)
+}
+
+// TestSelectDoesNotStallAdmission: while Select waits on a state read, Add goes through.
+func TestSelectDoesNotStallAdmission(t *testing.T) {
+	env := chaintest.New(t)
+	view := &slowView{Chain: env.Chain, slow: env.Bob.AccountAddress(), reading: make(chan struct{}, 1), release: make(chan struct{})}
+	p := New(Config{}, view)
+	// Bob's account is read by Select (bob has a pooled transaction once funded by alice's).
+	fund := env.Transfer(env.Alice, env.Bob, 1000, 1, 0)
+	env.Connect(env.Build(wire.ZeroHash, fund))
+	close(view.release)
+	if err := p.Add(env.Transfer(env.Bob, env.Alice, 10, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	view.release = make(chan struct{})
+	selected := make(chan []*wire.Tx)
+	go func() { selected <- p.Select(1 << 20) }()
+	<-view.reading
+	added := make(chan error)
+	go func() { added <- p.Add(env.Transfer(env.Alice, env.Bob, 10, 1, 1)) }()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Add waited for Select's state reads")
+	}
+	close(view.release)
+	if got := <-selected; len(got) != 1 {
+		t.Fatalf("Select chose %d transactions, want bob's one (alice's came after the snapshot)", len(got))
 	}
 }

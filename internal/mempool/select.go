@@ -2,6 +2,9 @@ package mempool
 
 import (
 	"container/heap"
+	"maps"
+
+	"github.com/chainnet/chainnet/internal/keys"
 
 	"github.com/chainnet/chainnet/internal/wire"
 )
@@ -10,12 +13,11 @@ import (
 // but each account's transactions in nonce order from its state nonce with no gaps, and only while
 // the account can pay for them (state may have changed since admission, e.g. after a reorg).
 func (p *Pool) Select(maxBytes int) []*wire.Tx {
-	// The chain never calls into the pool while holding its own lock, so reading state under ours
-	// cannot deadlock.
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// Only the copy of the queues holds the pool's lock: the state reads (one per account) and the
+	// selection run outside it, so a template build never stalls admission.
+	queues := p.snapshotQueues()
 	var heads headQueue
-	for addr, q := range p.byAccount {
+	for addr, q := range queues {
 		state, err := p.view.Account(addr)
 		if err != nil {
 			continue
@@ -45,6 +47,17 @@ func (p *Pool) Select(maxBytes int) []*wire.Tx {
 		} else {
 			heap.Fix(&heads, 0)
 		}
+	}
+	return out
+}
+
+// snapshotQueues copies every account's queue (entries are never modified, only replaced).
+func (p *Pool) snapshotQueues() map[keys.Address]map[uint64]*entry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[keys.Address]map[uint64]*entry, len(p.byAccount))
+	for addr, q := range p.byAccount {
+		out[addr] = maps.Clone(q)
 	}
 	return out
 }

@@ -76,6 +76,11 @@ var ErrNoKey = errors.New("miner: no miner key")
 // Even, because the kernel hashes nonces in pairs.
 const batch = 16384
 
+// backgroundNice is the nice value of mining threads (on Linux): the lowest priority, so that
+// transaction admission, block validation and the API get the CPU first and the miner takes what
+// is left.
+const backgroundNice = 19
+
 // Miner produces blocks.
 type Miner struct {
 	cfg   Config

@@ -3,7 +3,10 @@ package mining
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,4 +196,52 @@ func TestMinerWaitsAtHaltHeight(t *testing.T) {
 	if _, err := m.BuildTemplate(); !errors.Is(err, ErrHalted) {
 		t.Fatalf("template at the halt height: %v, want ErrHalted", err)
 	}
+}
+
+// TestMinerThreadsAtBackgroundPriority: every mining thread runs at nice 19.
+func TestMinerThreadsAtBackgroundPriority(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("thread nice values are Linux's")
+	}
+	env := hardEnv(t)
+	m, _ := newMiner(t, env, nil, 2)
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		niced, err := nicedThreads()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if niced >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d threads at nice %d, want the 2 mining threads", niced, backgroundNice)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nicedThreads counts this process's threads at backgroundNice (field 19 of /proc/self/task/*/stat).
+func nicedThreads() (int, error) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, task := range tasks {
+		stat, err := os.ReadFile("/proc/self/task/" + task.Name() + "/stat")
+		if err != nil {
+			continue // the thread ended
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 16 && fields[16] == strconv.Itoa(backgroundNice) {
+			n++
+		}
+	}
+	return n, nil
 }

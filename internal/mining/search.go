@@ -93,6 +93,9 @@ func (m *Miner) waitForStale(ctx context.Context, gen uint64, found <-chan uint6
 
 // worker searches nonces from start, checking every batch whether the template is still current.
 func (m *Miner) worker(h wire.Header, start, gen uint64, target *[32]byte, found chan<- uint64) {
+	if err := lowerPriority(); err != nil {
+		m.log.Debug("miner thread keeps normal priority", "err", err)
+	}
 	hasher, err := pow.NewHeaderHasher(&h)
 	if err != nil {
 		m.log.Error("miner thread", "err", err)

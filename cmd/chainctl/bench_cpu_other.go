@@ -1,0 +1,12 @@
+//go:build !linux
+
+package main
+
+import "context"
+
+// cpuSampler reads per-thread CPU times from /proc, which only Linux has.
+type cpuSampler struct{}
+
+func startCPUSampler(context.Context, string) *cpuSampler { return &cpuSampler{} }
+
+func (*cpuSampler) summary(int64) string { return "" }
