@@ -24,6 +24,9 @@ import (
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 )
 
+// rotationPoll is how soon a network with a key rotation under way is looked at again.
+const rotationPoll = 2 * time.Second
+
 // StatusRefresh is how often a network's status is recomputed from its nodes without any event.
 const StatusRefresh = 30 * time.Second
 
@@ -145,6 +148,10 @@ func (r *ChainNetworkReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if h := cn.Status.Healing; h != nil && len(h.Lagging) > 0 {
 		// A lagging node is restarted once its grace period ends: look again by then.
 		next = min(next, time.Duration(cn.Spec.SelfHealing.GracePeriodSeconds)*time.Second/2+time.Second)
+	}
+	if activeRotation(cn) != nil {
+		// A rotation moves one phase per pass, and its own status writes start no pass.
+		next = min(next, rotationPoll)
 	}
 	return ctrl.Result{RequeueAfter: next}, nil
 }

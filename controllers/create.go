@@ -117,7 +117,8 @@ func (r *ChainNetworkReconciler) genesisToCreate(ctx context.Context, cn *chainv
 	if err := describesChain(cn, recorded, hash, fresh); err != nil {
 		return nil, false, err
 	}
-	return recorded, true, nil
+	freshHash, _ := fresh.Hash()
+	return recorded, freshHash != hash, nil // the same: recorded by an earlier pass of this network
 }
 
 // joinedGenesis reads the genesis of the network spec.join names (inline or from a ConfigMap)

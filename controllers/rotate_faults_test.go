@@ -137,3 +137,17 @@ func TestStuckRotationDoesNotBlockLaterSteps(t *testing.T) {
 		t.Fatalf("Degraded = %+v, want KeyRotationFailed", d)
 	}
 }
+
+// TestRotationIsLookedAtSoon: a pass that moved a rotation asks for the next one within
+// rotationPoll, not at the 30 s status refresh (each phase would wait for it).
+func TestRotationIsLookedAtSoon(t *testing.T) {
+	cn, _, keys, pod := rotationFixture(t)
+	r, _ := faultyReconciler(t, newFaultPlan(), cn, keys, pod)
+	res, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: client.ObjectKeyFromObject(cn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter <= 0 || res.RequeueAfter > rotationPoll {
+		t.Fatalf("next pass in %s with a rotation under way, want at most %s", res.RequeueAfter, rotationPoll)
+	}
+}
