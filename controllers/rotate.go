@@ -136,7 +136,7 @@ func (r *ChainNetworkReconciler) advanceRotation(ctx context.Context, cn *chainv
 		if err := r.swapKeys(ctx, cn, n, st); err != nil || st.Phase != chainv1.RotationRestarting {
 			return nil, err
 		}
-		return nil, r.checkRestarted(ctx, cn, st)
+		return r.checkRestarted(ctx, cn, st)
 	}
 	return nil, nil
 }
@@ -162,20 +162,20 @@ func (r *ChainNetworkReconciler) recordSwap(ctx context.Context, cn *chainv1.Cha
 // checkRestarted completes the rotation once the node answers with its new identity and has
 // peers. The kubelet may mount a Secret recreated under the same name with its old content for a
 // while: a node that came back with its old identity is restarted again until it has the new one.
-func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) error {
+func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1.ChainNetwork, st *chainv1.KeyRotationStatus) (func() error, error) {
 	var pod corev1.Pod
 	if err := r.Get(ctx, client.ObjectKey{Namespace: cn.Namespace, Name: st.Node}, &pod); err != nil {
-		return client.IgnoreNotFound(err)
+		return nil, client.IgnoreNotFound(err)
 	}
 	if err := checkOwner(cn, &pod, ""); err != nil {
-		return err
+		return nil, err
 	}
 	if r.Nodes == nil || pod.Status.PodIP == "" || pod.DeletionTimestamp != nil {
-		return nil
+		return nil, nil
 	}
 	s, err := r.Nodes.NodeStatus(ctx, "http://"+net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(int(cn.Spec.Service.APIPort))))
 	if err != nil {
-		return nil // not answering yet
+		return nil, nil // not answering yet
 	}
 	switch {
 	case s.NodeID == st.NewNodeID && s.Peers > 0:
@@ -183,14 +183,14 @@ func (r *ChainNetworkReconciler) checkRestarted(ctx context.Context, cn *chainv1
 		st.Phase, st.CompletedAt = chainv1.RotationCompleted, &now
 		r.event(cn, corev1.EventTypeNormal, "KeyRotated", "%s runs with node key %.16s and miner key %.16s; the old node key is retired, the old miner key revoked as of %s",
 			st.Node, st.NewNodeID, st.NewMinerKey, st.RotatedAt.UTC().Format(time.RFC3339))
-	case s.NodeID == st.OldNodeID && time.Since(pod.CreationTimestamp.Time) > 20*time.Second:
-		if err := r.Delete(ctx, &pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-		st.Restarts++
+	case s.NodeID == st.OldNodeID && time.Since(pod.CreationTimestamp.Time) > 20*time.Second && string(pod.UID) != st.RestartPodUID:
+		// Recorded first (the pod, by UID), restarted once that is written; a pass that finds the
+		// restart recorded but not done does it (swapKeys).
+		st.Restarts, st.RestartPodUID = st.Restarts+1, string(pod.UID)
 		r.event(cn, corev1.EventTypeNormal, "KeysNotYetMounted", "%s came back with its old node key (the kubelet still had the old Secret): restarting it again", st.Node)
+		return func() error { return r.restartOldPod(ctx, cn, st) }, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // startRotation makes the new keys (kept in <key secret>-next until the swap) and records them.

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
+	"github.com/chainnet/chainnet/internal/api"
 )
 
 // rotationFixture is a public network of one validator with a rotation asked for, its key
@@ -149,5 +151,47 @@ func TestRotationIsLookedAtSoon(t *testing.T) {
 	}
 	if res.RequeueAfter <= 0 || res.RequeueAfter > rotationPoll {
 		t.Fatalf("next pass in %s with a rotation under way, want at most %s", res.RequeueAfter, rotationPoll)
+	}
+}
+
+// oldKeysNode answers as a node still running with its old keys.
+type oldKeysNode struct{ id string }
+
+func (o oldKeysNode) NodeStatus(context.Context, string) (*api.Status, error) {
+	return &api.Status{NodeID: o.id, Peers: 1}, nil
+}
+func (o oldKeysNode) BlockHash(context.Context, string, int64) (string, error) { return "", nil }
+
+// TestRestartAgainIsRecordedFirst: a node that came back with its old keys is restarted again
+// only once that restart (the pod, by UID) is recorded: a failed status write restarts nothing,
+// and the next pass restarts it and counts it once.
+func TestRestartAgainIsRecordedFirst(t *testing.T) {
+	cn, _, keys, pod := rotationFixture(t)
+	k, _ := keysOf(keys)
+	cn.Status.KeyRotations = []chainv1.KeyRotationStatus{{Node: pod.Name, ID: "r1", Phase: chainv1.RotationRestarting,
+		OldNodeID: "old", NewNodeID: k.NodeID, RotatedAt: &metav1.Time{Time: time.Now().Add(-time.Minute)}}}
+	pod.UID, pod.CreationTimestamp = "came-back", metav1.NewTime(time.Now().Add(-time.Minute))
+	pod.Status.PodIP = "10.0.0.1"
+	plan := newFaultPlan()
+	plan.failAt["status"] = 1
+	r, c := faultyReconciler(t, plan, cn, keys, pod)
+	r.Nodes = oldKeysNode{id: "old"}
+	ctx := context.Background()
+	if err := r.rotateKeys(ctx, fetchNetwork(t, c, cn)); err == nil {
+		t.Fatal("the failed status write was not reported")
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); err != nil {
+		t.Fatalf("the pod was restarted before the restart was recorded: %v", err)
+	}
+	for pass := 0; pass < 3; pass++ {
+		if err := r.rotateKeys(ctx, fetchNetwork(t, c, cn)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the pod with the old keys: %v, want it restarted", err)
+	}
+	if st := fetchNetwork(t, c, cn).Status.KeyRotations[0]; st.Restarts != 1 || st.RestartPodUID != "came-back" {
+		t.Fatalf("restarts %d (pod %s), want 1 (came-back)", st.Restarts, st.RestartPodUID)
 	}
 }
