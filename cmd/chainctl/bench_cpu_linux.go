@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/chainnet/chainnet/internal/wire"
 )
 
 // cpuSampler follows the CPU time of a devnet's chainnode processes, thread by thread, so that a
@@ -95,8 +99,9 @@ func (s *cpuSampler) sample(pids []string) {
 	}
 }
 
-// summary is the CPU the nodes spent per accepted transfer, mining apart.
-func (s *cpuSampler) summary(txs int64) string {
+// summary is the CPU the nodes spent per accepted transfer, mining apart, and its ratio to the
+// baseline of one signature verification per node (verify, measured in the same run).
+func (s *cpuSampler) summary(txs int64, nodes int, verify time.Duration) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var work, mining uint64
@@ -112,6 +117,32 @@ func (s *cpuSampler) summary(txs int64) string {
 	}
 	secs := s.end.Sub(s.start).Seconds()
 	workSecs := float64(work) / clockTicks
-	return fmt.Sprintf("load: nodes' CPU over %.0fs: %.1f core-s of work (%.0f µs per accepted transfer, all nodes), %.1f core-s of mining at nice 19",
-		secs, workSecs, workSecs*1e6/float64(txs), float64(mining)/clockTicks)
+	perTx := workSecs * 1e6 / float64(txs)
+	return fmt.Sprintf("load: nodes' CPU over %.0fs: %.1f core-s of work, %.0f µs per accepted transfer on all %d nodes = %.2f× a signature verification per node (%.0f µs each, measured now); %.1f core-s of mining at nice 19",
+		secs, workSecs, perTx, nodes, perTx/(float64(nodes)*float64(verify.Nanoseconds())/1e3), float64(verify.Nanoseconds())/1e3, float64(mining)/clockTicks)
+}
+
+// verifyCost measures one ed25519 verification on this machine now, in CPU time of the thread
+// that runs it (wall time on a shared machine would count other work): the baseline a transfer's
+// cost to the nodes is compared with, each node verifying each transfer once.
+func verifyCost() time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	k := accountKey([32]byte{}, 0)
+	msg := []byte("verify cost")
+	sig := k.Sign(msg)
+	const n = 2000
+	before := threadCPUTime()
+	for range n {
+		wire.Ed25519Verify(k.Public, msg, sig)
+	}
+	return (threadCPUTime() - before) / n
+}
+
+func threadCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -79,7 +79,7 @@ type Chain struct {
 	gov          *governance.State
 	minChainWork *big.Int
 	// sigs remembers verified signatures: the mempool's checks and PrecheckBlock fill it, block
-	// connection uses it up.
+	// validation finds them there.
 	sigs *sigcache.Cache
 
 	listenersMu         sync.RWMutex
