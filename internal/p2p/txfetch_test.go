@@ -113,3 +113,27 @@ func TestTxFetcherQueueStaysBounded(t *testing.T) {
 		t.Fatalf("slow peer's queue holds %d entries", n)
 	}
 }
+
+// TestTxFetcherLeaverLeavesNoWaitingEntry: a peer waiting on a transaction that was being asked
+// of someone else, whose queue had already moved past it, leaves; the request then fails and must
+// not be passed to the departed peer (a devnet under load crashed on exactly this).
+func TestTxFetcherLeaverLeavesNoWaitingEntry(t *testing.T) {
+	f := newTxFetcher(time.Minute)
+	a, b := &Peer{}, &Peer{}
+	now := time.Unix(1_000, 0)
+	f.announced(a, hashN(1), now) // asked of a
+	for i := range maxTxInFlightPerPeer {
+		f.announced(b, hashN(1000+i), now) // b's slots are full
+	}
+	f.announced(b, hashN(1), now) // b waits on tx 1
+	f.received(hashN(1000), now)  // b's refill passes tx 1 (a has it in flight)
+	f.peerGone(b, now)
+	reqs := f.notFound(a, hashN(1), now)
+	if _, ok := reqs[b]; ok {
+		t.Fatalf("tx 1 was asked of the departed peer: %v", reqs)
+	}
+	f.received(hashN(1), now) // a late delivery from anyone
+	if tracked, inFlight := f.counts(); tracked != 0 || inFlight != 0 {
+		t.Fatalf("%d tracked, %d in flight after everything resolved", tracked, inFlight)
+	}
+}
