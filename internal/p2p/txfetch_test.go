@@ -137,3 +137,21 @@ func TestTxFetcherLeaverLeavesNoWaitingEntry(t *testing.T) {
 		t.Fatalf("%d tracked, %d in flight after everything resolved", tracked, inFlight)
 	}
 }
+
+// TestTxAnnouncementsBatched: announcements waiting for the writer go out together, in inv
+// messages of at most txInvChunk, and nothing is left behind.
+func TestTxAnnouncementsBatched(t *testing.T) {
+	p := &Peer{}
+	p.txInv.ready = make(chan struct{}, 1)
+	const n = txInvChunk + 10
+	for i := range n {
+		p.announceTx(hashN(i))
+	}
+	invs := p.takeTxInv()
+	if len(invs) != 2 || len(invs[0].Items) != txInvChunk || len(invs[1].Items) != 10 || invs[1].Items[9].Hash != hashN(n-1) {
+		t.Fatalf("%d inv messages for %d announcements", len(invs), n)
+	}
+	if len(p.takeTxInv()) != 0 {
+		t.Fatal("announcements sent twice")
+	}
+}
