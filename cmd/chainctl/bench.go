@@ -130,6 +130,7 @@ type loadTx struct {
 	id        wire.Hash
 	submitted time.Time
 	accepted  bool
+	refused   bool
 	height    uint64 // on the final chain (0: not mined)
 	count     int    // times it appears on the final chain
 }
@@ -211,7 +212,7 @@ func newLoadRun(ctx context.Context, dir string, spec loadSpec, out io.Writer) (
 	if r.spec.accounts == 0 {
 		// Each account sends rate/accounts per second and at most maxPerAccountAhead may wait:
 		// enough accounts that ten seconds of load fit.
-		r.spec.accounts = min(fanout*fanout, max(fanout, r.spec.rate*10/maxPerAccountAhead))
+		r.spec.accounts = min(fanout*fanout, max(fanout, r.spec.rate*30/maxPerAccountAhead))
 	}
 	return r, alice, nil
 }
@@ -310,6 +311,26 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 		}
 	}
 	deadline := time.Now().Add(5 * time.Minute)
+	// Funded, and still funded three blocks later: with blocks a second apart a payment can be
+	// reorganised out for a moment, and a sender spending it then would be refused.
+	for confirmed := false; !confirmed; {
+		if err := r.waitFunded(ctx, payments, deadline); err != nil {
+			return err
+		}
+		var st api.Status
+		if err := r.nodes[0].client.do(ctx, "GET", "/v1/status", nil, &st); err != nil {
+			return err
+		}
+		if err := r.waitHeight(ctx, st.Height+3, deadline); err != nil {
+			return err
+		}
+		confirmed = r.waitFunded(ctx, payments, time.Now()) == nil
+	}
+	return nil
+}
+
+// waitFunded waits until every payee's balance on the first node covers its payment.
+func (r *loadRun) waitFunded(ctx context.Context, payments []payment, deadline time.Time) error {
 	for _, p := range payments {
 		for {
 			var acct api.Account
@@ -320,7 +341,7 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("account %s not funded after 5 minutes", p.to)
+				return fmt.Errorf("account %s not funded in time", p.to)
 			}
 			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 				return err
@@ -328,6 +349,25 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 		}
 	}
 	return nil
+}
+
+// waitHeight waits until the first node's tip is at height h.
+func (r *loadRun) waitHeight(ctx context.Context, h uint64, deadline time.Time) error {
+	for {
+		var st api.Status
+		if err := r.nodes[0].client.do(ctx, "GET", "/v1/status", nil, &st); err != nil {
+			return err
+		}
+		if st.Height >= h {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("height %d not reached in time", h)
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // sign prepares every transfer of the run before it starts, so that signing costs the measured
@@ -436,12 +476,16 @@ func (r *loadRun) submitBatch(ctx context.Context, n *loadNode, batch []*loadTx)
 			continue
 		}
 		if err != nil || len(res.Results) != len(batch) {
+			for _, lt := range batch {
+				lt.refused = true
+			}
 			r.rejected.Add(int64(len(batch)))
 			r.lastErr.Store(fmt.Sprintf("%d %v", code, err))
 			return
 		}
 		for i, item := range res.Results {
 			if item.Error != "" {
+				batch[i].refused = true
 				r.rejected.Add(1)
 				r.lastErr.Store(item.Error)
 				continue
@@ -590,13 +634,18 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	var lat []time.Duration
 	lastIncluded := began.Add(submitted)
-	mined, lost, twice, unaccepted := 0, 0, 0, 0
-	for _, lt := range r.txs {
+	mined, lost, twice, unaccepted, stranded := 0, 0, 0, 0, 0
+	gap := make([]bool, r.spec.accounts) // a sender with a refused transfer: its later nonces can never be mined
+	for i, lt := range r.txs {
+		sender := i % r.spec.accounts
+		gap[sender] = gap[sender] || lt.refused
 		switch {
 		case lt.count > 1:
 			twice++
 		case lt.count == 1 && !lt.accepted:
 			unaccepted++ // refused by the API, yet mined (a relayed copy): not lost, not counted
+		case lt.count == 0 && lt.accepted && gap[sender]:
+			stranded++ // behind a refused nonce of its sender: the refusal's doing, reported apart
 		case lt.count == 0 && lt.accepted:
 			lost++
 		}
@@ -615,8 +664,8 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	slices.Sort(lat)
 	window := lastIncluded.Sub(began)
-	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, last inclusion %s after the first submission\n",
-		final, final-r.start, foreign, unaccepted, window.Round(time.Millisecond))
+	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, %d accepted behind a refused nonce of their sender, last inclusion %s after the first submission\n",
+		final, final-r.start, foreign, unaccepted, stranded, window.Round(time.Millisecond))
 	fmt.Fprintf(r.out, "load: accepted=%.0f/s mined=%.0f/s p50=%dms p99=%dms lost=%d\n",
 		float64(r.accepted.Load())/submitted.Seconds(), float64(mined)/window.Seconds(), percentile(lat, 0.50).Milliseconds(),
 		percentile(lat, 0.99).Milliseconds(), lost)
