@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chainnet/chainnet/internal/governance"
 	"github.com/chainnet/chainnet/internal/wire"
@@ -158,5 +159,27 @@ func TestForgedSignatureNotCached(t *testing.T) {
 	b := h.build(blockSpec{txs: []*wire.Tx{&forged}})
 	if _, err := h.process(b); RuleOf(err) != RuleBadTxSignature {
 		t.Fatalf("forged signature: %v", err)
+	}
+}
+
+// TestAccountReadsDoNotWaitForBlocks: an account read goes through while the chain's lock is
+// held (as it is while a block is validated and committed).
+func TestAccountReadsDoNotWaitForBlocks(t *testing.T) {
+	h := newHarness(t)
+	h.c.mu.Lock()
+	read := make(chan Account, 1)
+	go func() {
+		a, _ := h.c.Account(h.alice.AccountAddress())
+		read <- a
+	}()
+	select {
+	case a := <-read:
+		h.c.mu.Unlock()
+		if a.Balance != 1_000_000 {
+			t.Fatalf("alice %+v", a)
+		}
+	case <-time.After(10 * time.Second):
+		h.c.mu.Unlock()
+		t.Fatal("Account waited for the chain's lock")
 	}
 }
