@@ -634,7 +634,7 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	var lat []time.Duration
 	lastIncluded := began.Add(submitted)
-	mined, lost, twice, unaccepted, stranded := 0, 0, 0, 0, 0
+	mined, lost, twice, unaccepted, stranded, pending := 0, 0, 0, 0, 0, 0
 	gap := make([]bool, r.spec.accounts) // a sender with a refused transfer: its later nonces can never be mined
 	for i, lt := range r.txs {
 		sender := i % r.spec.accounts
@@ -646,6 +646,8 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 			unaccepted++ // refused by the API, yet mined (a relayed copy): not lost, not counted
 		case lt.count == 0 && lt.accepted && gap[sender]:
 			stranded++ // behind a refused nonce of its sender: the refusal's doing, reported apart
+		case lt.count == 0 && lt.accepted && r.stillPending(ctx, lt.id):
+			pending++ // in a mempool still: the drain ended first, nothing is lost
 		case lt.count == 0 && lt.accepted:
 			lost++
 		}
@@ -664,12 +666,23 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	slices.Sort(lat)
 	window := lastIncluded.Sub(began)
-	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, %d accepted behind a refused nonce of their sender, last inclusion %s after the first submission\n",
-		final, final-r.start, foreign, unaccepted, stranded, window.Round(time.Millisecond))
+	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, %d accepted behind a refused nonce of their sender, %d accepted and still pending when the drain ended, last inclusion %s after the first submission\n",
+		final, final-r.start, foreign, unaccepted, stranded, pending, window.Round(time.Millisecond))
 	fmt.Fprintf(r.out, "load: accepted=%.0f/s mined=%.0f/s p50=%dms p99=%dms lost=%d\n",
 		float64(r.accepted.Load())/submitted.Seconds(), float64(mined)/window.Seconds(), percentile(lat, 0.50).Milliseconds(),
 		percentile(lat, 0.99).Milliseconds(), lost)
 	return nil
+}
+
+// stillPending reports whether some node still holds transaction id in its mempool.
+func (r *loadRun) stillPending(ctx context.Context, id wire.Hash) bool {
+	for _, n := range r.nodes {
+		var st api.TxStatus
+		if n.client.do(ctx, "GET", "/v1/transactions/"+id.String(), nil, &st) == nil && st.Status == "pending" {
+			return true
+		}
+	}
+	return false
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
