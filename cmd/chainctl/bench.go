@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ type loadSpec struct {
 	duration time.Duration
 	accounts int
 	workers  int
+	batch    int
 	drain    time.Duration
 }
 
@@ -73,6 +75,7 @@ func newBenchCommand(g *globals) *cobra.Command {
 	f.DurationVar(&s.duration, "duration", 60*time.Second, "how long to submit")
 	f.IntVar(&s.accounts, "accounts", 0, "sending accounts (0: enough that none queues more than 48 transfers)")
 	f.IntVar(&s.workers, "workers", 6, "submissions in flight per validator (the API serves 8 heavy requests at once)")
+	f.IntVar(&s.batch, "batch", 64, "transfers per request at most (POST /v1/transactions/batch)")
 	f.DurationVar(&s.drain, "drain", 0, "how long to wait after the last submission for transfers to be mined (0: 10 block times, at least 30s)")
 	bench.AddCommand(load)
 	return bench
@@ -88,6 +91,8 @@ func (s *loadSpec) validate() error {
 		return fmt.Errorf("--rate × --duration is more than %d transfers", maxLoadTxs)
 	case s.workers < 1 || s.workers > api.MaxInFlight:
 		return fmt.Errorf("--workers %d: want 1..%d", s.workers, api.MaxInFlight)
+	case s.batch < 1 || s.batch > 4096:
+		return fmt.Errorf("--batch %d: want 1..4096", s.batch)
 	case s.accounts < 0 || s.accounts > fanout*fanout:
 		return fmt.Errorf("--accounts %d: want 0..%d", s.accounts, fanout*fanout)
 	}
@@ -125,6 +130,7 @@ type loadTx struct {
 	id        wire.Hash
 	submitted time.Time
 	accepted  bool
+	refused   bool
 	height    uint64 // on the final chain (0: not mined)
 	count     int    // times it appears on the final chain
 }
@@ -160,15 +166,15 @@ func runLoad(ctx context.Context, dir string, spec loadSpec, out io.Writer) erro
 	began := time.Now()
 	r.submit(ctx)
 	submitted := time.Since(began)
-	fmt.Fprintf(out, "load: submitted in %s: %d accepted, %d refused (last: %v)\n", submitted.Round(time.Millisecond),
-		r.accepted.Load(), r.rejected.Load(), r.lastErr.Load())
+	fmt.Fprintf(out, "load: submitted for %s: %d accepted, %d refused (last: %v), %d not sent in time\n", submitted.Round(time.Millisecond),
+		r.accepted.Load(), r.rejected.Load(), r.lastErr.Load(), int64(len(r.txs))-r.accepted.Load()-r.rejected.Load())
 	final, err := r.drain(ctx)
 	stopTracking()
 	tracking.Wait()
 	if err != nil {
 		return err
 	}
-	if line := cpu.summary(r.accepted.Load()); line != "" {
+	if line := cpu.summary(r.accepted.Load(), len(r.nodes), verifyCost()); line != "" {
 		fmt.Fprintln(out, line)
 	}
 	return r.report(ctx, final, began, submitted)
@@ -206,7 +212,7 @@ func newLoadRun(ctx context.Context, dir string, spec loadSpec, out io.Writer) (
 	if r.spec.accounts == 0 {
 		// Each account sends rate/accounts per second and at most maxPerAccountAhead may wait:
 		// enough accounts that ten seconds of load fit.
-		r.spec.accounts = min(fanout*fanout, max(fanout, r.spec.rate*10/maxPerAccountAhead))
+		r.spec.accounts = min(fanout*fanout, max(fanout, r.spec.rate*30/maxPerAccountAhead))
 	}
 	return r, alice, nil
 }
@@ -305,6 +311,26 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 		}
 	}
 	deadline := time.Now().Add(5 * time.Minute)
+	// Funded, and still funded three blocks later: with blocks a second apart a payment can be
+	// reorganised out for a moment, and a sender spending it then would be refused.
+	for confirmed := false; !confirmed; {
+		if err := r.waitFunded(ctx, payments, deadline); err != nil {
+			return err
+		}
+		var st api.Status
+		if err := r.nodes[0].client.do(ctx, "GET", "/v1/status", nil, &st); err != nil {
+			return err
+		}
+		if err := r.waitHeight(ctx, st.Height+3, deadline); err != nil {
+			return err
+		}
+		confirmed = r.waitFunded(ctx, payments, time.Now()) == nil
+	}
+	return nil
+}
+
+// waitFunded waits until every payee's balance on the first node covers its payment.
+func (r *loadRun) waitFunded(ctx context.Context, payments []payment, deadline time.Time) error {
 	for _, p := range payments {
 		for {
 			var acct api.Account
@@ -315,7 +341,7 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("account %s not funded after 5 minutes", p.to)
+				return fmt.Errorf("account %s not funded in time", p.to)
 			}
 			if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
 				return err
@@ -323,6 +349,25 @@ func (r *loadRun) pay(ctx context.Context, payments []payment) error {
 		}
 	}
 	return nil
+}
+
+// waitHeight waits until the first node's tip is at height h.
+func (r *loadRun) waitHeight(ctx context.Context, h uint64, deadline time.Time) error {
+	for {
+		var st api.Status
+		if err := r.nodes[0].client.do(ctx, "GET", "/v1/status", nil, &st); err != nil {
+			return err
+		}
+		if st.Height >= h {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("height %d not reached in time", h)
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // sign prepares every transfer of the run before it starts, so that signing costs the measured
@@ -357,9 +402,9 @@ func (r *loadRun) sign(senders []*keys.Key) {
 	}
 }
 
-// submit paces the transfers at the target rate onto the validators' workers. When the nodes
-// answer slower than the rate, the queue fills and the pacer waits: the accepted rate then falls
-// short of the target, which the report shows.
+// submit paces the transfers at the target rate onto the validators' workers for the run's
+// duration. When the nodes answer slower than the rate, the queues fill and the pacer waits: the
+// accepted rate then falls short of the target, which the report shows.
 func (r *loadRun) submit(ctx context.Context) {
 	vals := r.validators()
 	queues := make([]chan *loadTx, len(vals))
@@ -377,6 +422,9 @@ func (r *loadRun) submit(ctx context.Context) {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 			time.Sleep(wait)
 		}
+		if time.Since(start) >= r.spec.duration {
+			break // the nodes took less than the rate: the rest is never sent (a suffix of each sender's nonces)
+		}
 		// Each sender's transfers go to one validator, in nonce order.
 		select {
 		case queues[i%r.spec.accounts%len(vals)] <- lt:
@@ -392,43 +440,80 @@ func (r *loadRun) submit(ctx context.Context) {
 	wg.Wait()
 }
 
+// worker submits transfers from q in batches of what is waiting (up to --batch per request).
 func (r *loadRun) worker(ctx context.Context, n *loadNode, q <-chan *loadTx) {
 	for lt := range q {
-		for {
-			lt.submitted = time.Now()
-			code, err := r.post(ctx, n, lt.raw)
-			if code == http.StatusTooManyRequests {
-				time.Sleep(time.Millisecond) // the node's API is saturated: try again
-				continue
+		batch := []*loadTx{lt}
+	fill:
+		for len(batch) < r.spec.batch {
+			select {
+			case more, ok := <-q:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, more)
+			default:
+				break fill
 			}
-			if err != nil || code != http.StatusCreated {
-				r.rejected.Add(1)
-				r.lastErr.Store(fmt.Sprintf("%d %v", code, err))
-			} else {
-				lt.accepted = true
-				r.accepted.Add(1)
-			}
-			break
 		}
+		r.submitBatch(ctx, n, batch)
 	}
 }
 
-func (r *loadRun) post(ctx context.Context, n *loadNode, raw []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", n.API+"/v1/transactions", bytes.NewReader(raw))
+func (r *loadRun) submitBatch(ctx context.Context, n *loadNode, batch []*loadTx) {
+	var body []byte
+	for _, lt := range batch {
+		body = append(body, lt.raw...)
+	}
+	for ctx.Err() == nil {
+		now := time.Now()
+		for _, lt := range batch {
+			lt.submitted = now
+		}
+		res, code, err := r.post(ctx, n, body)
+		if code == http.StatusTooManyRequests {
+			time.Sleep(time.Millisecond) // the node's API is saturated: try again
+			continue
+		}
+		if err != nil || len(res.Results) != len(batch) {
+			for _, lt := range batch {
+				lt.refused = true
+			}
+			r.rejected.Add(int64(len(batch)))
+			r.lastErr.Store(fmt.Sprintf("%d %v", code, err))
+			return
+		}
+		for i, item := range res.Results {
+			if item.Error != "" {
+				batch[i].refused = true
+				r.rejected.Add(1)
+				r.lastErr.Store(item.Error)
+				continue
+			}
+			batch[i].accepted = true
+			r.accepted.Add(1)
+		}
+		return
+	}
+}
+
+func (r *loadRun) post(ctx context.Context, n *loadNode, body []byte) (api.BatchResult, int, error) {
+	var res api.BatchResult
+	req, err := http.NewRequestWithContext(ctx, "POST", n.API+"/v1/transactions/batch", bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return res, 0, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := n.raw.Do(req)
 	if err != nil {
-		return 0, err
+		return res, 0, err
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusTooManyRequests {
-		return resp.StatusCode, fmt.Errorf("%s", bytes.TrimSpace(body))
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode != http.StatusOK {
+		return res, resp.StatusCode, fmt.Errorf("%s", bytes.TrimSpace(data))
 	}
-	return resp.StatusCode, nil
+	return res, resp.StatusCode, json.Unmarshal(data, &res)
 }
 
 // track polls a node's tip and records when it first reached each height.
@@ -549,13 +634,20 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	var lat []time.Duration
 	lastIncluded := began.Add(submitted)
-	mined, lost, twice, unaccepted := 0, 0, 0, 0
-	for _, lt := range r.txs {
+	mined, lost, twice, unaccepted, stranded, pending := 0, 0, 0, 0, 0, 0
+	gap := make([]bool, r.spec.accounts) // a sender with a refused transfer: its later nonces can never be mined
+	for i, lt := range r.txs {
+		sender := i % r.spec.accounts
+		gap[sender] = gap[sender] || lt.refused
 		switch {
 		case lt.count > 1:
 			twice++
 		case lt.count == 1 && !lt.accepted:
 			unaccepted++ // refused by the API, yet mined (a relayed copy): not lost, not counted
+		case lt.count == 0 && lt.accepted && gap[sender]:
+			stranded++ // behind a refused nonce of its sender: the refusal's doing, reported apart
+		case lt.count == 0 && lt.accepted && r.stillPending(ctx, lt.id):
+			pending++ // in a mempool still: the drain ended first, nothing is lost
 		case lt.count == 0 && lt.accepted:
 			lost++
 		}
@@ -574,12 +666,23 @@ func (r *loadRun) report(ctx context.Context, final uint64, began time.Time, sub
 	}
 	slices.Sort(lat)
 	window := lastIncluded.Sub(began)
-	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, last inclusion %s after the first submission\n",
-		final, final-r.start, foreign, unaccepted, window.Round(time.Millisecond))
+	fmt.Fprintf(r.out, "load: final height %d (%d blocks, %d coinbase or other transactions), %d refused yet mined, %d accepted behind a refused nonce of their sender, %d accepted and still pending when the drain ended, last inclusion %s after the first submission\n",
+		final, final-r.start, foreign, unaccepted, stranded, pending, window.Round(time.Millisecond))
 	fmt.Fprintf(r.out, "load: accepted=%.0f/s mined=%.0f/s p50=%dms p99=%dms lost=%d\n",
 		float64(r.accepted.Load())/submitted.Seconds(), float64(mined)/window.Seconds(), percentile(lat, 0.50).Milliseconds(),
 		percentile(lat, 0.99).Milliseconds(), lost)
 	return nil
+}
+
+// stillPending reports whether some node still holds transaction id in its mempool.
+func (r *loadRun) stillPending(ctx context.Context, id wire.Hash) bool {
+	for _, n := range r.nodes {
+		var st api.TxStatus
+		if n.client.do(ctx, "GET", "/v1/transactions/"+id.String(), nil, &st) == nil && st.Status == "pending" {
+			return true
+		}
+	}
+	return false
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

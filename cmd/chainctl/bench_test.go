@@ -38,7 +38,7 @@ func TestBenchLoadOnDevnet(t *testing.T) {
 		waitAPI(t, n.API)
 	}
 	var out bytes.Buffer
-	err = runLoad(context.Background(), dir, loadSpec{rate: 100, duration: 3 * time.Second, workers: 2, drain: time.Minute}, &out)
+	err = runLoad(context.Background(), dir, loadSpec{rate: 100, duration: 3 * time.Second, workers: 2, batch: 8, drain: time.Minute}, &out)
 	t.Log(out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestBenchLoadRefusesRemoteNodes(t *testing.T) {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
-	if err := (&loadSpec{rate: 1_000_000, duration: time.Second, workers: 1}).validate(); err == nil {
+	if err := (&loadSpec{rate: 1_000_000, duration: time.Second, workers: 1, batch: 1}).validate(); err == nil {
 		t.Error("an unbounded rate was accepted")
 	}
 }

@@ -40,6 +40,9 @@ func newRunCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger, cfg.Version = log, version
+			if err := startProfiler(log); err != nil {
+				return err
+			}
 			n, err := node.New(cfg)
 			if err != nil {
 				return err

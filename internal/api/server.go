@@ -47,8 +47,13 @@ type Backend interface {
 
 // Limits.
 const (
-	maxBodyBytes   = 64 << 10
-	maxBlocksLimit = 100
+	maxBodyBytes = 64 << 10
+	// A batch submission: transactions encoded back to back (application/octet-stream). One
+	// request admits many, so a client at thousands of transfers per second is not bound by a
+	// request's round trip; each transaction still goes through admission on its own.
+	maxBatchBodyBytes = 1 << 20
+	maxBatchTxs       = 4096
+	maxBlocksLimit    = 100
 )
 
 // Server is the HTTP API.
@@ -70,6 +75,7 @@ func NewServer(b Backend, log *slog.Logger, gatherer prometheus.Gatherer, reques
 	s.route("GET /v1/blocks", s.limited(s.blocks))
 	s.route("GET /v1/accounts/{address}", s.limited(s.account))
 	s.route("POST /v1/transactions", s.limited(s.submit))
+	s.route("POST /v1/transactions/batch", s.limited(s.submitBatch))
 	s.route("GET /v1/transactions/{id}", s.limited(s.tx))
 	s.route("GET /v1/peers", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.backend.Peers()) })
 	s.route("GET /v1/membership", s.membership)
@@ -316,6 +322,37 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 201, SubmitResult{ID: tx.ID().String()})
+}
+
+func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/octet-stream" {
+		writeError(w, http.StatusUnsupportedMediaType, errors.New("a batch is application/octet-stream: transactions encoded back to back"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBatchBodyBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("body: %w", err))
+		return
+	}
+	txs, err := wire.DecodeTxs(body, maxBatchTxs)
+	if err != nil {
+		writeError(w, 400, err)
+		return
+	}
+	out := BatchResult{Results: make([]BatchItem, len(txs))}
+	for i, tx := range txs {
+		out.Results[i].ID = tx.ID().String()
+		if err := s.backend.SubmitTx(tx); err != nil {
+			if chain.RuleOf(err) == "" {
+				s.log.Error("submit transaction", "err", err)
+				err = errors.New("internal error")
+			}
+			out.Results[i].Error, out.Results[i].Rule = err.Error(), string(chain.RuleOf(err))
+			continue
+		}
+		out.Accepted++
+	}
+	writeJSON(w, 200, out)
 }
 
 func decodeSubmission(contentType string, body []byte) (*wire.Tx, error) {

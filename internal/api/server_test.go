@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chainnet/chainnet/internal/api"
+	"github.com/chainnet/chainnet/internal/chain"
 	"github.com/chainnet/chainnet/internal/chaintest"
 	"github.com/chainnet/chainnet/internal/node"
 	"github.com/chainnet/chainnet/internal/nodetest"
@@ -215,5 +216,38 @@ func TestProbesAndMetrics(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestSubmitBatch: transactions encoded back to back are admitted one by one, each with its own
+// outcome in order; a malformed batch is refused whole.
+func TestSubmitBatch(t *testing.T) {
+	f := newFixture(t)
+	good0, good1 := transfer(t, chaintest.ChainID, 0), transfer(t, chaintest.ChainID, 1)
+	wrongChain := transfer(t, chaintest.ChainID+1, 2)
+	var body []byte
+	for _, tx := range []*wire.Tx{good0, wrongChain, good1} {
+		body = append(body, tx.Encode()...)
+	}
+	code, resp := f.do("POST", "/v1/transactions/batch", "application/octet-stream", body)
+	if code != 200 {
+		t.Fatalf("batch: %d %s", code, resp)
+	}
+	var res api.BatchResult
+	if err := json.Unmarshal(resp, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 2 || len(res.Results) != 3 || res.Results[1].Rule != string(chain.RuleWrongChainID) ||
+		res.Results[0].ID != good0.ID().String() || res.Results[2].Error != "" {
+		t.Fatalf("batch result %+v", res)
+	}
+	if !f.n.Mempool().Has(good0.ID()) || !f.n.Mempool().Has(good1.ID()) {
+		t.Fatal("accepted transactions are not pooled")
+	}
+	if code, _ := f.do("POST", "/v1/transactions/batch", "application/octet-stream", body[:len(body)-3]); code != 400 {
+		t.Fatalf("truncated batch: %d, want 400", code)
+	}
+	if code, _ := f.do("POST", "/v1/transactions/batch", "application/json", body); code != http.StatusUnsupportedMediaType {
+		t.Fatalf("JSON batch: %d, want 415", code)
 	}
 }

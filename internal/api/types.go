@@ -211,6 +211,20 @@ type SubmitResult struct {
 	ID string `json:"id"`
 }
 
+// BatchResult is the body of a 200 from POST /v1/transactions/batch: one item per transaction,
+// in the order submitted.
+type BatchResult struct {
+	Accepted int         `json:"accepted"`
+	Results  []BatchItem `json:"results"`
+}
+
+// BatchItem is one transaction's outcome in a batch: an id, or the refusal.
+type BatchItem struct {
+	ID    string `json:"id"`
+	Error string `json:"error,omitempty"`
+	Rule  string `json:"rule,omitempty"`
+}
+
 // Error is the body of every error response.
 type Error struct {
 	Error string `json:"error"`

@@ -79,7 +79,7 @@ type Chain struct {
 	gov          *governance.State
 	minChainWork *big.Int
 	// sigs remembers verified signatures: the mempool's checks and PrecheckBlock fill it, block
-	// connection uses it up.
+	// validation finds them there.
 	sigs *sigcache.Cache
 
 	listenersMu         sync.RWMutex
@@ -313,10 +313,12 @@ func (c *Chain) BlockByHeight(height uint64) (*wire.Block, error) {
 	return c.BlockByHash(h)
 }
 
-// Account returns an account's state at the tip.
+// Account returns an account's state at the tip: the last committed one. It reads a store
+// snapshot without the chain's lock, so that mempool admission (one read per transaction) does not
+// wait while a block is validated and fsynced; the state it sees may be a block ahead of Tip for
+// the moment between a commit and the in-memory tip catching up, which admission tolerates (a
+// nonce already used is refused either way).
 func (c *Chain) Account(addr keys.Address) (Account, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	var a Account
 	err := c.db.View(func(tx *store.Tx) error {
 		var err error

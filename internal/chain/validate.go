@@ -54,14 +54,16 @@ func checkTransaction(tx *wire.Tx, chainID uint64, permissioned bool, verify wir
 
 // checkBodySanity applies every rule of the body that needs neither the parent nor state,
 // cheapest first, so that junk is rejected before signatures are verified. The header passed
-// checkHeaderSanity before. Signatures are looked up in the signature cache and their entries
-// used up: a block is validated once.
+// checkHeaderSanity before. Signatures are looked up in the signature cache, and entries are kept
+// (unlike Bitcoin Core, which erases them on connection): with blocks a second apart, competing
+// blocks often carry the same transactions, and a reorganisation returns them to the mempool.
+// The cache's own bound evicts them.
 func (c *Chain) checkBodySanity(b *wire.Block) error {
 	c.bodyChecks.Add(1)
-	return c.checkBody(b, c.sigs.VerifyOnce)
+	return c.checkBody(b, c.sigs.Verify)
 }
 
-// PrecheckBlock verifies a block's signatures into the signature cache, without locks and
+// PrecheckBlock verifies a block's signatures into the signature cache, without chain locks and
 // without recording anything about the block: the P2P layer runs it on each downloaded block as
 // it arrives, on the receiving peer's goroutine, so that connecting the block later (in chain
 // order, on one goroutine) finds its signatures verified. Its verdict is advisory; only

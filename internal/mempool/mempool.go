@@ -163,8 +163,10 @@ func (p *Pool) checkNonceAndBalance(tx *wire.Tx, sender keys.Address, state chai
 		return reject(chain.RuleAmountOverflow, "amount + fee overflows")
 	}
 	for n, e := range queue {
-		if n == tx.Nonce {
-			continue // being replaced
+		if n == tx.Nonce || n < state.Nonce {
+			// Being replaced, or already mined: the state read may be a block ahead of the
+			// pool, which drops a block's transactions only when told of the block.
+			continue
 		}
 		c, _ := costOf(e.tx)
 		if cost > math.MaxUint64-c {

@@ -268,3 +268,20 @@ func TestSelectDoesNotStallAdmission(t *testing.T) {
 		t.Fatalf("Select chose %d transactions, want bob's one (alice's came after the snapshot)", len(got))
 	}
 }
+
+// TestMinedButStillPooledIsNotCharged: between a block's commit and the pool hearing of it, the
+// state already shows the block's transfers spent; a transfer of the pool that the block mined
+// must not be charged again against the sender's next one.
+func TestMinedButStillPooledIsNotCharged(t *testing.T) {
+	env := chaintest.New(t)
+	p := New(Config{}, env.Chain) // not a chain listener: it never hears of the block
+	first := env.Transfer(env.Alice, env.Bob, chaintest.AliceFunds/2+1000, 1, 0)
+	if err := p.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	env.Connect(env.Build(wire.ZeroHash, first))
+	next := env.Transfer(env.Alice, env.Bob, chaintest.AliceFunds/2-2000, 1, 1)
+	if err := p.Add(next); err != nil {
+		t.Fatalf("the next transfer, which the balance covers: %v", err)
+	}
+}

@@ -23,6 +23,12 @@ const (
 	sendQueueSize = 1024
 	knownInvSize  = 20_000
 	writeTimeout  = 30 * time.Second
+	// maxQueuedTxInv bounds the transaction announcements waiting for a peer's writer; beyond it
+	// new ones are dropped (the transactions still reach the peer in blocks).
+	maxQueuedTxInv = 50_000
+	// txInvChunk is the most announcements in one inv message the writer sends: small enough
+	// that a block waiting behind it is not held up long.
+	txInvChunk = 1_000
 	// maxQueuedBlockBytes bounds the block bytes waiting in a peer's send queue: a peer that asks
 	// for more than it reads makes its own requests wait, not our memory grow.
 	maxQueuedBlockBytes = 4 << 20
@@ -46,6 +52,15 @@ type Peer struct {
 	drained     chan struct{}
 	closeOnce   sync.Once
 	closeWhy    atomic.Value // string
+
+	// txInv holds transaction announcements for the writer, which sends all that are waiting in
+	// inv messages of up to txInvChunk: at thousands of transactions a second, one message
+	// (and one queue slot) per transaction would fill the send queue and drop the peer.
+	txInv struct {
+		sync.Mutex
+		hashes []wire.Hash
+		ready  chan struct{}
+	}
 
 	known    *hashSet
 	score    atomic.Int32
@@ -162,30 +177,81 @@ func (p *Peer) misbehave(points int32, reason string) {
 	}
 }
 
+// announceTx queues a transaction announcement for the writer.
+func (p *Peer) announceTx(id wire.Hash) {
+	p.txInv.Lock()
+	defer p.txInv.Unlock()
+	if len(p.txInv.hashes) >= maxQueuedTxInv {
+		p.s.m.dropped.WithLabelValues("tx-inv").Inc()
+		return
+	}
+	p.txInv.hashes = append(p.txInv.hashes, id)
+	if len(p.txInv.hashes) == 1 {
+		select {
+		case p.txInv.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// takeTxInv returns the waiting announcements as inv messages.
+func (p *Peer) takeTxInv() []*message.Inv {
+	p.txInv.Lock()
+	hashes := p.txInv.hashes
+	p.txInv.hashes = nil
+	p.txInv.Unlock()
+	var out []*message.Inv
+	for len(hashes) > 0 {
+		n := min(len(hashes), txInvChunk)
+		inv := &message.Inv{}
+		inv.Items = make([]message.InvVect, n)
+		for i, h := range hashes[:n] {
+			inv.Items[i] = message.InvVect{Type: message.InvTx, Hash: h}
+		}
+		out = append(out, inv)
+		hashes = hashes[n:]
+	}
+	return out
+}
+
 func (p *Peer) writeLoop() {
 	for {
 		select {
 		case <-p.quit:
 			return
-		case m := <-p.sendq:
-			_ = p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			n, err := message.Write(p.conn, m)
-			if err != nil {
-				p.disconnect(fmt.Sprintf("write: %v", err))
-				return
-			}
-			if eb, ok := m.(*message.EncodedBlock); ok {
-				p.queuedBytes.Add(-int64(len(eb.Raw)))
-				select {
-				case p.drained <- struct{}{}:
-				default:
+		case <-p.txInv.ready:
+			for _, inv := range p.takeTxInv() {
+				if !p.write(inv) {
+					return
 				}
 			}
-			t := m.Type().String()
-			p.s.m.messages.WithLabelValues("out", t).Inc()
-			p.s.m.bytes.WithLabelValues("out", t).Add(float64(n))
+		case m := <-p.sendq:
+			if !p.write(m) {
+				return
+			}
 		}
 	}
+}
+
+// write sends one message; false when the connection failed (the peer is then disconnected).
+func (p *Peer) write(m message.Message) bool {
+	_ = p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	n, err := message.Write(p.conn, m)
+	if err != nil {
+		p.disconnect(fmt.Sprintf("write: %v", err))
+		return false
+	}
+	if eb, ok := m.(*message.EncodedBlock); ok {
+		p.queuedBytes.Add(-int64(len(eb.Raw)))
+		select {
+		case p.drained <- struct{}{}:
+		default:
+		}
+	}
+	t := m.Type().String()
+	p.s.m.messages.WithLabelValues("out", t).Inc()
+	p.s.m.bytes.WithLabelValues("out", t).Add(float64(n))
+	return true
 }
 
 // readLoop reads and handles messages until the connection fails. Framing errors are

@@ -368,6 +368,7 @@ func (s *Server) handshake(raw net.Conn, inbound bool, addr, expectID string) (*
 	p := &Peer{s: s, conn: conn, id: id, inbound: inbound, addr: addr, version: *theirs, since: time.Now(),
 		sendq: make(chan message.Message, sendQueueSize), quit: make(chan struct{}), drained: make(chan struct{}, 1), known: newHashSet(knownInvSize),
 		invBudget: invBurst, invLast: time.Now(), addrBudget: message.MaxAddr, addrLast: time.Now()}
+	p.txInv.ready = make(chan struct{}, 1)
 	p.bestHeight.Store(theirs.BestHeight)
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p, nil
@@ -552,11 +553,9 @@ func (s *Server) AnnounceBlock(b *wire.Block) {
 // Observers relay too: their clients' transactions must reach the validators.
 func (s *Server) AnnounceTx(tx *wire.Tx) {
 	id := tx.ID()
-	inv := &message.Inv{}
-	inv.Items = []message.InvVect{{Type: message.InvTx, Hash: id}}
 	for _, p := range s.peerList() {
 		if p.known.addIfAbsent(id) {
-			p.send(inv)
+			p.announceTx(id)
 		}
 	}
 }

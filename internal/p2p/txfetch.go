@@ -215,7 +215,9 @@ func (f *txFetcher) expire(now time.Time) txRequests {
 	return out
 }
 
-// peerGone forgets p's announcements and passes its requests to the next announcers.
+// peerGone forgets p's announcements and passes its requests to the next announcers. Every
+// transaction is scanned, not just p's queue: refillLocked moves past entries another peer was
+// asked for while p still waits on them, so the queue does not list all of them.
 func (f *txFetcher) peerGone(p *Peer, now time.Time) txRequests {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -223,26 +225,18 @@ func (f *txFetcher) peerGone(p *Peer, now time.Time) txRequests {
 	if !ok {
 		return nil
 	}
-	out := txRequests{}
-	for h := range tp.asked {
-		tx := f.txs[h]
-		tx.asked = nil
-		f.reassignLocked(tx, h, now, out)
-	}
-	for _, h := range tp.queue {
-		tx, ok := f.txs[h]
-		if !ok {
-			continue
-		}
-		if i := slices.Index(tx.waiting, p); i >= 0 {
-			tx.waiting = slices.Delete(tx.waiting, i, i+1)
-			if tx.asked == nil {
-				f.reassignLocked(tx, h, now, out)
-			}
-		}
-	}
 	delete(f.peers, p)
-	delete(out, p)
+	out := txRequests{}
+	for h, tx := range f.txs {
+		i := slices.Index(tx.waiting, p)
+		if i >= 0 {
+			tx.waiting = slices.Delete(tx.waiting, i, i+1)
+		}
+		if _, asked := tp.asked[h]; asked || (i >= 0 && tx.asked == nil) {
+			tx.asked = nil
+			f.reassignLocked(tx, h, now, out)
+		}
+	}
 	return out
 }
 

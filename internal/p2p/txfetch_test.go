@@ -113,3 +113,45 @@ func TestTxFetcherQueueStaysBounded(t *testing.T) {
 		t.Fatalf("slow peer's queue holds %d entries", n)
 	}
 }
+
+// TestTxFetcherLeaverLeavesNoWaitingEntry: a peer waiting on a transaction that was being asked
+// of someone else, whose queue had already moved past it, leaves; the request then fails and must
+// not be passed to the departed peer (a devnet under load crashed on exactly this).
+func TestTxFetcherLeaverLeavesNoWaitingEntry(t *testing.T) {
+	f := newTxFetcher(time.Minute)
+	a, b := &Peer{}, &Peer{}
+	now := time.Unix(1_000, 0)
+	f.announced(a, hashN(1), now) // asked of a
+	for i := range maxTxInFlightPerPeer {
+		f.announced(b, hashN(1000+i), now) // b's slots are full
+	}
+	f.announced(b, hashN(1), now) // b waits on tx 1
+	f.received(hashN(1000), now)  // b's refill passes tx 1 (a has it in flight)
+	f.peerGone(b, now)
+	reqs := f.notFound(a, hashN(1), now)
+	if _, ok := reqs[b]; ok {
+		t.Fatalf("tx 1 was asked of the departed peer: %v", reqs)
+	}
+	f.received(hashN(1), now) // a late delivery from anyone
+	if tracked, inFlight := f.counts(); tracked != 0 || inFlight != 0 {
+		t.Fatalf("%d tracked, %d in flight after everything resolved", tracked, inFlight)
+	}
+}
+
+// TestTxAnnouncementsBatched: announcements waiting for the writer go out together, in inv
+// messages of at most txInvChunk, and nothing is left behind.
+func TestTxAnnouncementsBatched(t *testing.T) {
+	p := &Peer{}
+	p.txInv.ready = make(chan struct{}, 1)
+	const n = txInvChunk + 10
+	for i := range n {
+		p.announceTx(hashN(i))
+	}
+	invs := p.takeTxInv()
+	if len(invs) != 2 || len(invs[0].Items) != txInvChunk || len(invs[1].Items) != 10 || invs[1].Items[9].Hash != hashN(n-1) {
+		t.Fatalf("%d inv messages for %d announcements", len(invs), n)
+	}
+	if len(p.takeTxInv()) != 0 {
+		t.Fatal("announcements sent twice")
+	}
+}

@@ -62,24 +62,15 @@ func (c *Cache) Verify(pub, msg, sig []byte) bool {
 	if c == nil {
 		return ed25519.Verify(pub, msg, sig)
 	}
-	return c.verify(pub, msg, sig, false)
+	return c.verify(pub, msg, sig)
 }
 
-// VerifyOnce is Verify for the last expected use of a signature (a block being connected): a hit
-// removes the entry, keeping the cache for signatures still to come.
-func (c *Cache) VerifyOnce(pub, msg, sig []byte) bool {
-	if c == nil {
-		return ed25519.Verify(pub, msg, sig)
-	}
-	return c.verify(pub, msg, sig, true)
-}
-
-func (c *Cache) verify(pub, msg, sig []byte, consume bool) bool {
+func (c *Cache) verify(pub, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize {
 		return false
 	}
 	k := c.key(pub, msg, sig)
-	if c.lookup(k, consume) {
+	if c.lookup(k) {
 		c.Hits.Add(1)
 		return true
 	}
@@ -87,28 +78,18 @@ func (c *Cache) verify(pub, msg, sig []byte, consume bool) bool {
 	if !ed25519.Verify(pub, msg, sig) {
 		return false
 	}
-	if !consume {
-		c.add(k)
-	}
+	c.add(k)
 	return true
 }
 
-func (c *Cache) lookup(k [32]byte, consume bool) bool {
+func (c *Cache) lookup(k [32]byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.cur[k]; ok {
-		if consume {
-			delete(c.cur, k)
-		}
 		return true
 	}
-	if _, ok := c.old[k]; ok {
-		if consume {
-			delete(c.old, k)
-		}
-		return true
-	}
-	return false
+	_, ok := c.old[k]
+	return ok
 }
 
 func (c *Cache) add(k [32]byte) {

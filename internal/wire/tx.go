@@ -194,6 +194,28 @@ func DecodeTx(b []byte) (*Tx, error) {
 	return tx, nil
 }
 
+// DecodeTxs decodes transactions encoded back to back (a batch submission), at most max of them.
+func DecodeTxs(b []byte, max int) ([]*Tx, error) {
+	r := Reader{buf: b}
+	var txs []*Tx
+	for r.Remaining() > 0 {
+		if len(txs) == max {
+			return nil, fmt.Errorf("txs: more than %d: %w", max, ErrTooLarge)
+		}
+		start := r.off
+		tx := new(Tx)
+		tx.read(&r)
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("tx %d: %w", len(txs), err)
+		}
+		if r.off-start > MaxTxSize {
+			return nil, fmt.Errorf("tx %d: %d bytes > %d: %w", len(txs), r.off-start, MaxTxSize, ErrTooLarge)
+		}
+		txs = append(txs, tx)
+	}
+	return txs, nil
+}
+
 // ID is the transaction id: SHA-256d of the full encoding. ed25519 signatures (as Go verifies
 // them) are not malleable, so the id of a valid transaction cannot be changed by a relayer.
 func (tx *Tx) ID() Hash { return DoubleSHA256(tx.Encode()) }
