@@ -256,7 +256,8 @@ var _ = Describe("a consortium across two clusters", Label("multicluster"), Orde
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(s.Height).To(BeNumerically(">=", 3))
 		}).WithContext(ctx).WithTimeout(6 * time.Minute).Should(Succeed())
-		Expect(a.condition(ctx, netA, chainv1.ConditionAdmitted)).To(Equal("True/Member"))
+		Eventually(func() string { return a.condition(ctx, netA, chainv1.ConditionAdmitted) }).
+			WithContext(ctx).WithTimeout(time.Minute).Should(Equal("True/Member"))
 	})
 
 	var joinedAt time.Time
@@ -337,7 +338,8 @@ var _ = Describe("a consortium across two clusters", Label("multicluster"), Orde
 			g.Expect(st.Proposals[i].Needed).To(Equal(int32(2)))
 			org3Proposal = st.Proposals[i].ID
 		}).WithContext(ctx).WithTimeout(5 * time.Minute).Should(Succeed())
-		Expect(a.condition(ctx, netA, chainv1.ConditionAdmitted)).To(Equal("False/AwaitingAdmission"))
+		Eventually(func() string { return a.condition(ctx, netA, chainv1.ConditionAdmitted) }).
+			WithContext(ctx).WithTimeout(time.Minute).Should(Equal("False/AwaitingAdmission"))
 		Consistently(func(g Gomega) {
 			for _, p := range a.pods(ctx, netA, "org3") {
 				s, err := a.status(ctx, p)
