@@ -1,9 +1,15 @@
 package controllers
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	chainv1 "github.com/chainnet/chainnet/api/v1alpha1"
 	"github.com/chainnet/chainnet/internal/api"
@@ -52,5 +58,33 @@ func TestPermissionsAppliedFollowsTheNodes(t *testing.T) {
 	setConditions(pub, pst, false)
 	if meta.FindStatusCondition(pst.Conditions, chainv1.ConditionPermissionsApplied) != nil {
 		t.Fatal("public networks have no permission file")
+	}
+}
+
+// A failed step leaves the network not Ready, with the step's reason: Ready=True from an earlier
+// pass must not survive a pass that could not carry out the spec.
+func TestFailedStepIsNotReady(t *testing.T) {
+	cn := network(chainv1.Public, org("default", 1, 0))
+	cn.Generation = 2
+	cn.Status.Conditions = []metav1.Condition{{Type: chainv1.ConditionReady, Status: metav1.ConditionTrue, Reason: "AllNodesReady", LastTransitionTime: metav1.Now()}}
+	scheme := runtime.NewScheme()
+	if err := chainv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(cn).WithStatusSubresource(cn).Build()
+	r := &ChainNetworkReconciler{Client: c}
+	if _, err := r.failed(context.Background(), cn, "GenesisFailed", errors.New("boom")); err == nil {
+		t.Fatal("failed returns the error for a retry")
+	}
+	var got chainv1.ChainNetwork
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(cn), &got); err != nil {
+		t.Fatal(err)
+	}
+	ready := meta.FindStatusCondition(got.Status.Conditions, chainv1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != "GenesisFailed" || ready.ObservedGeneration != 2 {
+		t.Fatalf("Ready after a failed step: %+v", ready)
+	}
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, chainv1.ConditionDegraded) {
+		t.Fatal("a failed step is Degraded")
 	}
 }
