@@ -19,19 +19,24 @@ import (
 // argoHealth runs config/argocd/health.lua, as Argo CD does (gopher-lua is the interpreter it
 // embeds), on the object and returns the health status and message.
 func argoHealth(cn *chainv1.ChainNetwork) (string, string) {
-	script, err := os.ReadFile(filepath.Join("..", "config", "argocd", "health.lua"))
-	Expect(err).NotTo(HaveOccurred())
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cn)
+	Expect(err).NotTo(HaveOccurred())
+	return luaHealth("health.lua", m)
+}
+
+// luaHealth runs config/argocd/<script> on obj as Argo CD does.
+func luaHealth(script string, m map[string]any) (string, string) {
+	code, err := os.ReadFile(filepath.Join("..", "config", "argocd", script))
 	Expect(err).NotTo(HaveOccurred())
 	L := lua.NewState()
 	defer L.Close()
 	L.SetGlobal("obj", toLua(L, m))
-	fn, err := L.LoadString(string(script))
+	fn, err := L.LoadString(string(code))
 	Expect(err).NotTo(HaveOccurred())
 	L.Push(fn)
 	Expect(L.PCall(0, 1, nil)).To(Succeed())
 	hs, ok := L.Get(-1).(*lua.LTable)
-	Expect(ok).To(BeTrue(), "health.lua must return a table")
+	Expect(ok).To(BeTrue(), "%s must return a table", script)
 	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
 }
 
@@ -113,4 +118,16 @@ var _ = Describe("The Argo CD health check on a consortium member", func() {
 			member(cond(chainv1.ConditionAdmitted, metav1.ConditionTrue, "Member"), cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable"),
 				cond(chainv1.ConditionReady, metav1.ConditionFalse, "NodesNotReady")), "Degraded", "NodesUnavailable: "),
 	)
+})
+
+var _ = Describe("The Argo CD health check of an Application (the app of apps' waves)", func() {
+	It("is the health Argo CD computed for it, Progressing before it has one", func() {
+		h, _ := luaHealth("application-health.lua", map[string]any{"kind": "Application"})
+		Expect(h).To(Equal("Progressing"))
+		h, msg := luaHealth("application-health.lua", map[string]any{"status": map[string]any{
+			"health": map[string]any{"status": "Degraded", "message": "NodesUnavailable"}}})
+		Expect([]string{h, msg}).To(Equal([]string{"Degraded", "NodesUnavailable"}))
+		h, _ = luaHealth("application-health.lua", map[string]any{"status": map[string]any{"health": map[string]any{"status": "Healthy"}}})
+		Expect(h).To(Equal("Healthy"))
+	})
 })
