@@ -121,13 +121,23 @@ var _ = Describe("The Argo CD health check on a consortium member", func() {
 })
 
 var _ = Describe("The Argo CD health check of an Application (the app of apps' waves)", func() {
-	It("is the health Argo CD computed for it, Progressing before it has one", func() {
-		h, _ := luaHealth("application-health.lua", map[string]any{"kind": "Application"})
-		Expect(h).To(Equal("Progressing"))
-		h, msg := luaHealth("application-health.lua", map[string]any{"status": map[string]any{
-			"health": map[string]any{"status": "Degraded", "message": "NodesUnavailable"}}})
-		Expect([]string{h, msg}).To(Equal([]string{"Degraded", "NodesUnavailable"}))
-		h, _ = luaHealth("application-health.lua", map[string]any{"status": map[string]any{"health": map[string]any{"status": "Healthy"}}})
-		Expect(h).To(Equal("Healthy"))
-	})
+	app := func(sync, health, phase string) map[string]any {
+		st := map[string]any{"sync": map[string]any{"status": sync}, "health": map[string]any{"status": health, "message": health + " message"}}
+		if phase != "" {
+			st["operationState"] = map[string]any{"phase": phase, "message": phase + " message"}
+		}
+		return map[string]any{"kind": "Application", "status": st}
+	}
+	DescribeTable("health and message",
+		func(obj map[string]any, want, msg string) {
+			h, m := luaHealth("application-health.lua", obj)
+			Expect([]string{h, m}).To(Equal([]string{want, msg}))
+		},
+		Entry("before Argo CD computed any", map[string]any{"kind": "Application"}, "Progressing", ""),
+		Entry("synced: the health Argo CD computed", app("Synced", "Degraded", "Succeeded"), "Degraded", "Degraded message"),
+		Entry("synced and healthy", app("Synced", "Healthy", ""), "Healthy", "Healthy message"),
+		Entry("healthy while a resource is still missing (out of sync) is not yet Healthy", app("OutOfSync", "Healthy", ""), "Progressing", "Not synced yet"),
+		Entry("healthy while its sync runs is not yet Healthy", app("Synced", "Healthy", "Running"), "Progressing", "Syncing"),
+		Entry("a failed sync is Degraded", app("OutOfSync", "Healthy", "Failed"), "Degraded", "Failed message"),
+	)
 })
