@@ -7,21 +7,21 @@
 #      needs at run time: git, Redis (redis-server), ca-certificates, tini;
 #   3. the image: that root, argocd and its component names, and helm and kustomize from
 #      hack/build-tools.sh (the repo-server renders charts and kustomizations with them).
-# Cached outside the clone: the binary by the archive's sha256 and this script's hash, the root by
-# this script's hash; the image carries a label with the hash of every input and is reused.
+# Cached outside the clone: the binary by the archive's sha256 and the hash of this script's step
+# that builds it, the root by the hash of its step; the image carries a label with the hash of
+# every input and is reused.
 # Prints the image name on stdout. ARGOCD_ARCHIVE overrides where the archive is.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ARCHIVE=${ARGOCD_ARCHIVE:-$ROOT/../shared/third_party/argo-cd.tar.gz}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 [[ -f $ARCHIVE ]] || { echo "argocd: $ARCHIVE missing (shared/third_party beside the clone; or set ARGOCD_ARCHIVE)" >&2; exit 1; }
-HASH=$(sha256sum "$0" | cut -c1-10)
 SUM=$(sha256sum "$ARCHIVE" | cut -c1-16)
 BASE=${XDG_CACHE_HOME:-$HOME/.cache}/chainnet/argocd
-CACHE=$BASE/$SUM-$HASH
-ROOTFS=$BASE/rootfs-bookworm-$HASH
-mkdir -p "$CACHE" "$ROOTFS"
 log() { echo "argocd: $*" >&2; }
+# step_hash FUNCTION: the hash of a step's own code, so editing the image step rebuilds neither
+# the binary (CPU-minutes) nor the root.
+step_hash() { declare -f "$1" | sha256sum | cut -c1-10; }
 
 build_binary() {
   [[ -x $CACHE/argocd ]] && return
@@ -61,12 +61,15 @@ build_rootfs() {
   log "root built in $(( $(date +%s) - start ))s"
 }
 
+CACHE=$BASE/$SUM-$(step_hash build_binary)
+ROOTFS=$BASE/rootfs-bookworm-$(step_hash build_rootfs)
+mkdir -p "$CACHE" "$ROOTFS"
 build_binary
 build_rootfs
 "$ROOT/hack/build-tools.sh" >&2
 VERSION=$(cat "$CACHE/VERSION")
 IMAGE=${ARGOCD_IMAGE:-chainnet/argocd:v$VERSION}
-inputs=$(cat "$0" "$CACHE/argocd" "$ROOTFS/rootfs.tar" "$ROOT/bin/helm" "$ROOT/bin/kustomize" | sha256sum | cut -c1-16)
+inputs=$(cat "$0" "$ARCHIVE" "$CACHE/argocd" "$ROOTFS/rootfs.tar" "$ROOT/bin/helm" "$ROOT/bin/kustomize" | sha256sum | cut -c1-16)
 if [[ $(docker image inspect -f '{{ index .Config.Labels "chainnet.argocd.inputs" }}' "$IMAGE" 2>/dev/null) == "$inputs" ]]; then
   echo "$IMAGE"; exit 0
 fi
@@ -74,6 +77,8 @@ ctx=$(mktemp -d); trap 'rm -rf "$ctx"' EXIT
 docker import "$ROOTFS/rootfs.tar" chainnet/argocd-debian:bookworm >/dev/null
 mkdir -p "$ctx/bin"
 cp "$CACHE/argocd" "$ROOT/bin/helm" "$ROOT/bin/kustomize" "$ctx/bin/"
+# The repo-server runs these two from its PATH (commit signatures) as upstream's image has them.
+tar -C "$ctx/bin" --strip-components=2 -xzf "$ARCHIVE" ./hack/git-verify-wrapper.sh ./hack/gpg-wrapper.sh
 links=""
 for c in server repo-server application-controller applicationset-controller cmp-server commit-server git-ask-pass k8s-auth notifications; do
   links+=" && ln -s argocd /usr/local/bin/argocd-$c"
