@@ -349,7 +349,8 @@ func (r *gitRepo) commitAndPush(ctx context.Context, msg string) string {
 	GinkgoHelper()
 	r.git(ctx, "add", "-A")
 	r.git(ctx, "commit", "-q", "-m", msg)
-	r.git(ctx, "push", "-q", r.remote, "main")
+	// Forced: a Git server reused from an earlier run holds that run's history.
+	r.git(ctx, "push", "-q", "--force", r.remote, "main")
 	return strings.TrimSpace(r.git(ctx, "rev-parse", "HEAD"))
 }
 
