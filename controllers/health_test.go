@@ -19,19 +19,24 @@ import (
 // argoHealth runs config/argocd/health.lua, as Argo CD does (gopher-lua is the interpreter it
 // embeds), on the object and returns the health status and message.
 func argoHealth(cn *chainv1.ChainNetwork) (string, string) {
-	script, err := os.ReadFile(filepath.Join("..", "config", "argocd", "health.lua"))
-	Expect(err).NotTo(HaveOccurred())
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cn)
+	Expect(err).NotTo(HaveOccurred())
+	return luaHealth("health.lua", m)
+}
+
+// luaHealth runs config/argocd/<script> on obj as Argo CD does.
+func luaHealth(script string, m map[string]any) (string, string) {
+	code, err := os.ReadFile(filepath.Join("..", "config", "argocd", script))
 	Expect(err).NotTo(HaveOccurred())
 	L := lua.NewState()
 	defer L.Close()
 	L.SetGlobal("obj", toLua(L, m))
-	fn, err := L.LoadString(string(script))
+	fn, err := L.LoadString(string(code))
 	Expect(err).NotTo(HaveOccurred())
 	L.Push(fn)
 	Expect(L.PCall(0, 1, nil)).To(Succeed())
 	hs, ok := L.Get(-1).(*lua.LTable)
-	Expect(ok).To(BeTrue(), "health.lua must return a table")
+	Expect(ok).To(BeTrue(), "%s must return a table", script)
 	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
 }
 
@@ -112,5 +117,27 @@ var _ = Describe("The Argo CD health check on a consortium member", func() {
 		Entry("admitted with its nodes lost is Degraded",
 			member(cond(chainv1.ConditionAdmitted, metav1.ConditionTrue, "Member"), cond(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable"),
 				cond(chainv1.ConditionReady, metav1.ConditionFalse, "NodesNotReady")), "Degraded", "NodesUnavailable: "),
+	)
+})
+
+var _ = Describe("The Argo CD health check of an Application (the app of apps' waves)", func() {
+	app := func(sync, health, phase string) map[string]any {
+		st := map[string]any{"sync": map[string]any{"status": sync}, "health": map[string]any{"status": health, "message": health + " message"}}
+		if phase != "" {
+			st["operationState"] = map[string]any{"phase": phase, "message": phase + " message"}
+		}
+		return map[string]any{"kind": "Application", "status": st}
+	}
+	DescribeTable("health and message",
+		func(obj map[string]any, want, msg string) {
+			h, m := luaHealth("application-health.lua", obj)
+			Expect([]string{h, m}).To(Equal([]string{want, msg}))
+		},
+		Entry("before Argo CD computed any", map[string]any{"kind": "Application"}, "Progressing", ""),
+		Entry("synced: the health Argo CD computed", app("Synced", "Degraded", "Succeeded"), "Degraded", "Degraded message"),
+		Entry("synced and healthy", app("Synced", "Healthy", ""), "Healthy", "Healthy message"),
+		Entry("healthy while a resource is still missing (out of sync) is not yet Healthy", app("OutOfSync", "Healthy", ""), "Progressing", "Not synced yet"),
+		Entry("healthy while its sync runs is not yet Healthy", app("Synced", "Healthy", "Running"), "Progressing", "Syncing"),
+		Entry("a failed sync is Degraded", app("OutOfSync", "Healthy", "Failed"), "Degraded", "Failed message"),
 	)
 })

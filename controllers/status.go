@@ -173,10 +173,12 @@ func (r *ChainNetworkReconciler) recordTransitions(cn *chainv1.ChainNetwork, st 
 	}
 }
 
+// statefulSetRolling: the StatefulSet has not observed its spec yet or still moves pods to a new
+// revision. A pod missing at the current revision (deleted, evicted) is not a rollout: it lowers
+// updatedReplicas until its replacement exists, and counting that as one would report a lost
+// node as Progressing.
 func statefulSetRolling(s *appsv1.StatefulSet) bool {
-	replicas := *s.Spec.Replicas
 	return s.Status.ObservedGeneration < s.Generation ||
-		s.Status.UpdatedReplicas < replicas ||
 		(s.Status.UpdateRevision != "" && s.Status.CurrentRevision != s.Status.UpdateRevision)
 }
 
@@ -188,14 +190,13 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 	set := func(t string, status metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
-	wasReady := meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionReady) ||
-		meta.IsStatusConditionTrue(cn.Status.Conditions, chainv1.ConditionDegraded)
 	allReady := st.ReadyNodes == st.DesiredNodes
 	split := st.Chain != nil && !st.Chain.Agree
+	lost := !allReady && !rolling && nodesLost(cn, st)
 	switch {
 	case rolling:
 		set(chainv1.ConditionProgressing, metav1.ConditionTrue, "RollingOut", fmt.Sprintf("%d of %d node(s) ready; StatefulSets are rolling out", st.ReadyNodes, st.DesiredNodes))
-	case !allReady && !wasReady:
+	case !allReady && !lost:
 		set(chainv1.ConditionProgressing, metav1.ConditionTrue, "NodesStarting", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
 	default:
 		set(chainv1.ConditionProgressing, metav1.ConditionFalse, "RolloutComplete", "Every StatefulSet runs its desired revision")
@@ -203,7 +204,7 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 	switch {
 	case split:
 		set(chainv1.ConditionDegraded, metav1.ConditionTrue, "ChainSplit", fmt.Sprintf("Nodes disagree on the block at height %d", st.Chain.CommonHeight))
-	case !allReady && !rolling && wasReady:
+	case lost:
 		set(chainv1.ConditionDegraded, metav1.ConditionTrue, "NodesUnavailable", fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
 	default:
 		set(chainv1.ConditionDegraded, metav1.ConditionFalse, "AsExpected", "No node unavailable and no chain split")
@@ -227,6 +228,17 @@ func setConditions(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus, rol
 		}
 		set(chainv1.ConditionReady, metav1.ConditionFalse, reason, fmt.Sprintf("%d of %d node(s) ready", st.ReadyNodes, st.DesiredNodes))
 	}
+}
+
+// nodesLost: fewer nodes are ready than at the last status, or nodes were already reported
+// unavailable and not all are back. Nodes the spec just added (a new network, a scale-up) are
+// starting, not lost: the ready count does not drop.
+func nodesLost(cn *chainv1.ChainNetwork, st *chainv1.ChainNetworkStatus) bool {
+	if st.ReadyNodes < cn.Status.ReadyNodes {
+		return true
+	}
+	d := meta.FindStatusCondition(cn.Status.Conditions, chainv1.ConditionDegraded)
+	return d != nil && d.Status == metav1.ConditionTrue && d.Reason == "NodesUnavailable"
 }
 
 // setPermissionsApplied compares the version each reachable node enforces with the version of

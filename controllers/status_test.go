@@ -3,7 +3,10 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -86,5 +89,58 @@ func TestFailedStepIsNotReady(t *testing.T) {
 	}
 	if !meta.IsStatusConditionTrue(got.Status.Conditions, chainv1.ConditionDegraded) {
 		t.Fatal("a failed step is Degraded")
+	}
+}
+
+// conditionsAfter runs setConditions as successive reconciles do (each status the next one's
+// previous) and returns "<type>=<status>/<reason>" of Progressing and Degraded after the last.
+func conditionsAfter(steps ...[2]int32) string {
+	cn := network(chainv1.Public, org("default", 2, 0))
+	for _, s := range steps {
+		st := &chainv1.ChainNetworkStatus{ReadyNodes: s[0], DesiredNodes: s[1]}
+		setConditions(cn, st, false)
+		cn.Status = *st
+	}
+	p := meta.FindStatusCondition(cn.Status.Conditions, chainv1.ConditionProgressing)
+	d := meta.FindStatusCondition(cn.Status.Conditions, chainv1.ConditionDegraded)
+	return fmt.Sprintf("Progressing=%s/%s Degraded=%s/%s", p.Status, p.Reason, d.Status, d.Reason)
+}
+
+func TestLostNodesAreDegradedAndAddedNodesProgressing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps [][2]int32 // ready, desired at each reconcile
+		want  string
+	}{
+		{"a new network starts", [][2]int32{{0, 2}, {1, 2}}, "Progressing=True/NodesStarting Degraded=False/AsExpected"},
+		{"then is ready", [][2]int32{{0, 2}, {2, 2}}, "Progressing=False/RolloutComplete Degraded=False/AsExpected"},
+		{"a scale-up's new node starts", [][2]int32{{2, 2}, {2, 3}}, "Progressing=True/NodesStarting Degraded=False/AsExpected"},
+		{"a ready node lost", [][2]int32{{2, 2}, {1, 2}}, "Progressing=False/RolloutComplete Degraded=True/NodesUnavailable"},
+		// Its replacement pod exists but is not ready: the count no longer drops, the loss stands.
+		{"stays lost until back", [][2]int32{{2, 2}, {1, 2}, {1, 2}, {1, 2}}, "Progressing=False/RolloutComplete Degraded=True/NodesUnavailable"},
+		{"and is back", [][2]int32{{2, 2}, {1, 2}, {2, 2}}, "Progressing=False/RolloutComplete Degraded=False/AsExpected"},
+		{"a node lost during a scale-up", [][2]int32{{2, 2}, {2, 3}, {1, 3}}, "Progressing=False/RolloutComplete Degraded=True/NodesUnavailable"},
+	} {
+		steps := make([][2]int32, len(tc.steps))
+		copy(steps, tc.steps)
+		if got := conditionsAfter(steps...); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestAMissingPodIsNoRollout(t *testing.T) {
+	replicas := int32(2)
+	set := func(gen, observed int64, updated int32, current, update string) *appsv1.StatefulSet {
+		s := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: &replicas}}
+		s.Generation = gen
+		s.Status = appsv1.StatefulSetStatus{ObservedGeneration: observed, UpdatedReplicas: updated, CurrentRevision: current, UpdateRevision: update}
+		return s
+	}
+	if statefulSetRolling(set(3, 3, 1, "r1", "r1")) {
+		t.Error("a deleted pod's replacement not yet created is no rollout")
+	}
+	if !statefulSetRolling(set(3, 3, 1, "r1", "r2")) || !statefulSetRolling(set(4, 3, 2, "r1", "r1")) {
+		t.Error("a new revision or an unobserved spec is a rollout")
 	}
 }

@@ -25,3 +25,7 @@ e2e-multicluster: ## Only the multi-cluster suite: a consortium across two kind 
 .PHONY: e2e
 e2e: ## End-to-end suite on the kind cluster (needs a Docker engine): Helm install, three memberships.
 	KIND_CLUSTER=$(KIND_CLUSTER) hack/e2e.sh
+
+.PHONY: e2e-argocd
+e2e-argocd: ## Argo CD (built from shared/third_party) syncs the operator and a network from a Git server in kind.
+	KIND_CLUSTER=$(KIND_CLUSTER) hack/e2e-argocd.sh

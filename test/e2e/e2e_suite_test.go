@@ -71,6 +71,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	SetDefaultEventuallyPollingInterval(2 * time.Second)
 	SetDefaultEventuallyTimeout(4 * time.Minute)
 
+	if os.Getenv("E2E_ARGOCD") != "" {
+		// hack/e2e-argocd.sh: Argo CD installs the operator (argocd_test.go).
+		return
+	}
 	By("installing the operator with its Helm chart")
 	args := []string{"upgrade", "--install", "chainnet-operator", filepath.Join(root, "charts", "chainnet-operator"),
 		"--namespace", operatorNamespace, "--create-namespace", "--set", "image.pullPolicy=Never", "--wait", "--timeout", "3m"}
