@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,7 +121,21 @@ func (k *kube) get(ctx context.Context, p corev1.Pod, path string, out any) erro
 			}
 		}
 	}
-	b, err := k.cs.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, port, path, nil).DoRaw(ctx)
+	// The query goes as parameters: in the path, ProxyGet would escape its "?" and the node
+	// would answer 404.
+	var params map[string]string
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		q, err := url.ParseQuery(path[i+1:])
+		if err != nil {
+			return err
+		}
+		params = map[string]string{}
+		for k := range q {
+			params[k] = q.Get(k)
+		}
+		path = path[:i]
+	}
+	b, err := k.cs.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, port, path, params).DoRaw(ctx)
 	if err != nil {
 		return err
 	}
