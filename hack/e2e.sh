@@ -33,5 +33,6 @@ echo "e2e: cluster(s) and images ready in $(( $(date +%s) - start ))s"
 export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig}
 export E2E_OPERATOR_IMAGE_ID=$(docker image inspect -f '{{ .Id }}' "chainnet/operator:$(cat VERSION)")
 rm -rf bin/e2e-artifacts
+# E2E_FOCUS narrows by spec text, E2E_LABELS by label (e.g. "storage || netpol || nodes").
 go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"} ${E2E_LABELS:+-ginkgo.label-filter="$E2E_LABELS"}
 echo "e2e: passed in $(( $(date +%s) - start ))s"
