@@ -26,6 +26,12 @@ if docker run --rm --privileged --entrypoint /bin/true "$IMAGE" >/dev/null 2>&1;
 fi
 node=${CLUSTER}-control-plane
 start=$(date +%s)
+# Every node's systemd, kubelet and containerd take inotify instances: at the default 128 per user
+# a few clusters exhaust them and a joining kubelet fails ("too many open files"), as kind's known
+# issues say. Raise it on the host with `sysctl -w fs.inotify.max_user_instances=512`.
+if (( $(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 512) < 512 )); then
+  echo "kind: fs.inotify.max_user_instances is $(cat /proc/sys/fs/inotify/max_user_instances); nodes may fail to start below 512" >&2
+fi
 
 # healthy: every node runs the current image (a worker stopped by a test counts as stale) and
 # there are as many as asked for.
@@ -79,7 +85,8 @@ YAML
 fi
 bin/kind get kubeconfig --name "$CLUSTER" > "$KUBECONFIG"
 deadline=$(( $(date +%s) + 300 ))
-until bin/kubectl wait --for=condition=Ready nodes --all --timeout=10s >/dev/null 2>&1 &&
+until [[ $(bin/kubectl get nodes -o name 2>/dev/null | wc -l) -eq $(( WORKERS + 1 )) ]] &&
+      bin/kubectl wait --for=condition=Ready nodes --all --timeout=10s >/dev/null 2>&1 &&
       bin/kubectl -n kube-system wait --for=condition=Ready pods --all --timeout=10s >/dev/null 2>&1 &&
       bin/kubectl -n local-path-storage wait --for=condition=Ready pods --all --timeout=10s >/dev/null 2>&1 &&
       [[ -n $(bin/kubectl get pods -n local-path-storage -o name 2>/dev/null) ]] &&
