@@ -19,7 +19,9 @@ tag=${bins##*/addons-}
 SIDECARS=chainnet/kind-csi-sidecars:$tag
 HOSTPATH=chainnet/kind-hostpath:$tag
 KUBE_ROUTER=chainnet/kind-kube-router:$tag
-inputs=$( { cat "$0" hack/kind/manifests/csi-hostpath.yaml hack/kind/manifests/kube-router.yaml; docker image inspect -f '{{ .Id }}' "$BASE"; } | sha256sum | cut -c1-16)
+# The images are the binaries (their tag), this script and the base: manifests are written anew
+# each run and do not touch the images (a changed image is loaded into every node again).
+inputs=$( { cat "$0"; docker image inspect -f '{{ .Id }}' "$BASE"; } | sha256sum | cut -c1-16)
 start=$(date +%s)
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
