@@ -100,7 +100,7 @@ var _ = Describe("snapshots and volume growth on a CSI driver", Label("storage")
 		// A few blocks more than the gap: new blocks are announced to it by more than one peer. A
 		// node synced from genesis would have fetched all tip blocks, more than this bound.
 		Expect(fetched).To(BeNumerically("<=", float64(tip-height)+5), "fetched %v blocks for a gap of %d", fetched, tip-height)
-		Expect(float64(tip-height) + 5).To(BeNumerically("<", float64(tip)), "the snapshot is too low to tell a restore from a full sync")
+		Expect(float64(tip-height)+5).To(BeNumerically("<", float64(tip)), "the snapshot is too low to tell a restore from a full sync")
 
 		By("retention prunes old snapshots and keeps the newest ready one")
 		Eventually(func(g Gomega) {
