@@ -12,7 +12,8 @@ fi
 start=$(date +%s)
 hack/build-tools.sh >/dev/null
 export KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
-hack/kind/build-node-image.sh >/dev/null
+# KIND_NODE_IMAGE names a node image of the user's: nothing is built (create-cluster.sh uses it).
+[[ -n ${KIND_NODE_IMAGE:-} ]] || hack/kind/build-node-image.sh >/dev/null
 # The multi-cluster suite (label "multicluster") needs a second cluster on the same Docker
 # network: one node, created beside the first. E2E_LABELS narrows the suite (a Ginkgo label
 # filter); the peer is made only when that filter can select the multi-cluster specs.
