@@ -12,7 +12,8 @@ fi
 start=$(date +%s)
 hack/build-tools.sh >/dev/null
 export KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
-hack/kind/build-node-image.sh >/dev/null
+# KIND_NODE_IMAGE names a node image of the user's: nothing is built (create-cluster.sh uses it).
+[[ -n ${KIND_NODE_IMAGE:-} ]] || hack/kind/build-node-image.sh >/dev/null
 # The multi-cluster suite (label "multicluster") needs a second cluster on the same Docker
 # network: one node, created beside the first. E2E_LABELS narrows the suite (a Ginkgo label
 # filter); the peer is made only when that filter can select the multi-cluster specs.
@@ -33,5 +34,6 @@ echo "e2e: cluster(s) and images ready in $(( $(date +%s) - start ))s"
 export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig}
 export E2E_OPERATOR_IMAGE_ID=$(docker image inspect -f '{{ .Id }}' "chainnet/operator:$(cat VERSION)")
 rm -rf bin/e2e-artifacts
+# E2E_FOCUS narrows by spec text, E2E_LABELS by label (e.g. "storage || netpol || nodes").
 go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"} ${E2E_LABELS:+-ginkgo.label-filter="$E2E_LABELS"}
 echo "e2e: passed in $(( $(date +%s) - start ))s"

@@ -38,7 +38,7 @@ trap 'rm -rf "$ctx"; docker rm -f "$build" >/dev/null 2>&1 || true' EXIT
 CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$ctx/pause" ./hack/kind/pause
 CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$ctx/podnet" ./hack/kind/podnet
 inputs=$( { echo "$K8S_VERSION $KIND_VERSION $rt $k8s $comp"; cat hack/kind/build-node-image.sh hack/kind/node/* \
-  hack/kind/manifests/* "$ctx/pause" "$ctx/podnet"; } | sha256sum | cut -c1-16)
+  hack/kind/manifests/default-cni.yaml "$ctx/pause" "$ctx/podnet"; } | sha256sum | cut -c1-16)
 if [[ $(docker image inspect -f '{{ index .Config.Labels "chainnet.kind.inputs" }}' "$IMAGE" 2>/dev/null) == "$inputs" ]]; then
   echo "kind: $IMAGE is up to date"
   exit 0

@@ -6,8 +6,12 @@ KIND_CLUSTER ?= chainnet
 kind-image: ## Build the kind node image and every image in it from source (cached).
 	hack/kind/build-node-image.sh
 
+.PHONY: kind-addons
+kind-addons: ## Build the cluster add-ons (hostpath CSI driver and sidecars, kube-router) from the third_party archives (cached).
+	hack/kind/build-addon-images.sh
+
 .PHONY: kind-cluster
-kind-cluster: ## Create (or reuse) the kind cluster $(KIND_CLUSTER) from our node image.
+kind-cluster: ## Create (or reuse) the kind cluster $(KIND_CLUSTER): control plane, $KIND_WORKERS workers (2), add-ons $KIND_ADDONS (csi netpol).
 	KIND_CLUSTER=$(KIND_CLUSTER) hack/kind/create-cluster.sh
 
 .PHONY: kind-load
