@@ -17,8 +17,15 @@ export KIND_CLUSTER=${KIND_CLUSTER:-chainnet}
 # The multi-cluster suite (label "multicluster") needs a second cluster on the same Docker
 # network: one node, created beside the first. E2E_LABELS narrows the suite (a Ginkgo label
 # filter); the peer is made only when that filter can select the multi-cluster specs.
+# Unset, it runs everything but the real-cluster specs (`make e2e-cluster`: storage, netpol, nodes).
+if [[ -z ${E2E_LABELS:-} ]]; then
+  labels='!(storage || netpol || nodes)' want_peer=true
+else
+  labels=$E2E_LABELS want_peer=false
+  [[ $labels == *multicluster* ]] && want_peer=true
+fi
 peer_pid=
-if [[ -z ${E2E_LABELS:-} || ${E2E_LABELS} == *multicluster* ]]; then
+if $want_peer; then
   export KIND_PEER_CLUSTER=${KIND_PEER_CLUSTER:-${KIND_CLUSTER}-peer}
   export KUBECONFIG_PEER=$PWD/bin/kubeconfig-$KIND_PEER_CLUSTER
   (KIND_CLUSTER=$KIND_PEER_CLUSTER KIND_WORKERS=0 KIND_KUBECONFIG=$KUBECONFIG_PEER hack/kind/create-cluster.sh > bin/kind-peer.log 2>&1) &
@@ -35,5 +42,5 @@ export KUBECONFIG=${KIND_KUBECONFIG:-$PWD/bin/kubeconfig}
 export E2E_OPERATOR_IMAGE_ID=$(docker image inspect -f '{{ .Id }}' "chainnet/operator:$(cat VERSION)")
 rm -rf bin/e2e-artifacts
 # E2E_FOCUS narrows by spec text, E2E_LABELS by label (e.g. "storage || netpol || nodes").
-go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"} ${E2E_LABELS:+-ginkgo.label-filter="$E2E_LABELS"}
+go test -tags e2e -count=1 -timeout 50m ./test/e2e/ -v -args -ginkgo.v ${E2E_FOCUS:+-ginkgo.focus="$E2E_FOCUS"} -ginkgo.label-filter="$labels"
 echo "e2e: passed in $(( $(date +%s) - start ))s"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys the add-ons named in $KIND_ADDONS (default "csi netpol"; empty: none) into the kind cluster
+# Deploys the add-ons named in $KIND_ADDONS (default none; "csi netpol": both) into the kind cluster
 # $KIND_CLUSTER (KUBECONFIG set by the caller, create-cluster.sh): "csi" is the hostpath CSI
 # driver with snapshots and expansion (StorageClass csi-hostpath, VolumeSnapshotClass
 # csi-hostpath), "netpol" is kube-router enforcing NetworkPolicies. Images are built by
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CLUSTER=${KIND_CLUSTER:-chainnet}
-ADDONS=${KIND_ADDONS-csi netpol}
+ADDONS=${KIND_ADDONS-}
 [[ -n ${ADDONS// } ]] || exit 0
 start=$(date +%s)
 out=$(hack/kind/build-addon-images.sh)

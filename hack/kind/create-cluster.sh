@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or reuses, when it is healthy and runs the current node image) the kind cluster
 # $KIND_CLUSTER (default chainnet) from our node image: one control plane and $KIND_WORKERS
-# workers (default 2), the add-ons of $KIND_ADDONS (default "csi netpol", see addons.sh), and waits
+# workers (default 0), the add-ons of $KIND_ADDONS (default none; "csi netpol", see addons.sh), and waits
 # until every system pod is Ready and a default StorageClass exists. Writes the kubeconfig to
 # $KIND_KUBECONFIG (default bin/kubeconfig), so several clusters (the multi-cluster e2e's peer)
 # can live side by side. KIND_NODE_IMAGE=<image> uses that node image (one from kind's releases,
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 CLUSTER=${KIND_CLUSTER:-chainnet}
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 IMAGE=${KIND_NODE_IMAGE:-chainnet/kind-node:${K8S_VERSION}}
-WORKERS=${KIND_WORKERS:-2}
+WORKERS=${KIND_WORKERS:-0}
 if [[ -n ${KIND_NODE_IMAGE:-} ]]; then
   docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "kind: KIND_NODE_IMAGE $IMAGE is not in the engine" >&2; exit 1; }
 else

@@ -11,7 +11,7 @@ kind-addons: ## Build the cluster add-ons (hostpath CSI driver and sidecars, kub
 	hack/kind/build-addon-images.sh
 
 .PHONY: kind-cluster
-kind-cluster: ## Create (or reuse) the kind cluster $(KIND_CLUSTER): control plane, $KIND_WORKERS workers (2), add-ons $KIND_ADDONS (csi netpol).
+kind-cluster: ## Create (or reuse) the kind cluster $(KIND_CLUSTER): control plane, $KIND_WORKERS workers (0), add-ons $KIND_ADDONS (none; csi netpol).
 	KIND_CLUSTER=$(KIND_CLUSTER) hack/kind/create-cluster.sh
 
 .PHONY: kind-load
@@ -25,6 +25,11 @@ kind-delete: ## Delete the kind cluster (and the multi-cluster suite's peer).
 .PHONY: e2e-multicluster
 e2e-multicluster: ## Only the multi-cluster suite: a consortium across two kind clusters (needs a Docker engine).
 	KIND_CLUSTER=$(KIND_CLUSTER) E2E_LABELS=multicluster hack/e2e.sh
+
+.PHONY: e2e-cluster
+e2e-cluster: ## The real-cluster specs (storage, netpol, nodes) on a 3-node cluster with the CSI and kube-router add-ons.
+	KIND_CLUSTER=$(KIND_CLUSTER)-full KIND_KUBECONFIG=$(BIN)/kubeconfig-$(KIND_CLUSTER)-full KIND_WORKERS=2 KIND_ADDONS="csi netpol" \
+	  E2E_LABELS="storage || netpol || nodes" hack/e2e.sh
 
 .PHONY: e2e
 e2e: ## End-to-end suite on the kind cluster (needs a Docker engine): Helm install, three memberships.
