@@ -21,8 +21,13 @@ tar -xzOf "$ARCHIVE" ./manifests/core-install.yaml |
       -e 's#imagePullPolicy: Always#imagePullPolicy: IfNotPresent#' > "$dir/core-install.yaml"
 sed -i "s#image: chainnet/argocd:e2e#image: $image#" "$dir/git-server.yaml"
 bin/kubectl create namespace argocd --dry-run=client -o yaml | bin/kubectl apply -f - >/dev/null
-# Server-side: Argo CD's CRDs are larger than the last-applied annotation allows.
-bin/kustomize build "$dir" | bin/kubectl apply --server-side --force-conflicts -f - >/dev/null
+# Server-side: Argo CD's CRDs are larger than the last-applied annotation allows. The AppProject
+# needs its CRD established: on a new cluster the first apply refuses it, the second takes it.
+bin/kustomize build "$dir" > "$dir/all.yaml"
+if ! bin/kubectl apply --server-side --force-conflicts -f "$dir/all.yaml" >/dev/null 2>&1; then
+  bin/kubectl wait --for=condition=Established --timeout=60s crd/appprojects.argoproj.io crd/applications.argoproj.io >/dev/null
+  bin/kubectl apply --server-side --force-conflicts -f "$dir/all.yaml" >/dev/null
+fi
 # Their settings (argocd-cmd-params-cm) are read at start: a reused cluster restarts them.
 bin/kubectl -n argocd rollout restart statefulset/argocd-application-controller deployment/argocd-repo-server >/dev/null
 for w in statefulset/argocd-application-controller deployment/argocd-repo-server deployment/argocd-redis deployment/chainnet-git; do
